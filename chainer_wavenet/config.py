@@ -1,0 +1,182 @@
+"""Model settings as dataclasses, with presets and a JSON round trip."""
+
+import dataclasses
+import json
+
+from chainer_wavenet.errors import WaveNetError
+
+
+def dilation_stacks(stacks, layers_per_stack):
+    """Dilations 1, 2, 4, ... 2**(layers_per_stack - 1), repeated ``stacks`` times."""
+    return tuple(2 ** i for _ in range(stacks) for i in range(layers_per_stack))
+
+
+def _from_dict(cls, values, what):
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise WaveNetError(f"{what}: unknown settings {unknown}; known: {sorted(names)}")
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise WaveNetError(f"{what}: {error}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class WaveNetConfig:
+    """A WaveNet: dilated causal gated layers, skip head, softmax over mu-law classes.
+
+    ``n_global`` ids (0: none) and ``local_channels`` frame-rate features at
+    ``local_hop`` samples per frame (0: none) bias every gated unit.
+    """
+
+    n_classes: int = 256
+    input_mode: str = "embedding"
+    residual_channels: int = 32
+    dilation_channels: int = 32
+    skip_channels: int = 64
+    filter_width: int = 2
+    dilations: tuple = dilation_stacks(2, 8)
+    n_global: int = 0
+    local_channels: int = 0
+    local_hop: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+        checks = [
+            (self.n_classes >= 2, "n_classes must be at least 2"),
+            (self.input_mode in ("embedding", "scalar"),
+             "input_mode must be 'embedding' or 'scalar'"),
+            (min(self.residual_channels, self.dilation_channels, self.skip_channels) >= 1,
+             "channel counts must be positive"),
+            (self.filter_width >= 2, "filter_width must be at least 2"),
+            (len(self.dilations) >= 1 and min(self.dilations) >= 1,
+             "dilations must be a non-empty list of positive integers"),
+            (self.n_global >= 0 and self.local_channels >= 0,
+             "n_global and local_channels must be >= 0"),
+            (self.local_hop >= 1, "local_hop must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise WaveNetError(f"WaveNet config: {message}")
+
+    @property
+    def receptive_field(self):
+        """Samples of input that one output sees (the current one included)."""
+        return 1 + (self.filter_width - 1) * sum(self.dilations)
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        values["dilations"] = list(self.dilations)
+        return values
+
+    @classmethod
+    def from_dict(cls, values):
+        return _from_dict(cls, values, "WaveNet config")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig:
+    """The NSynth encoder: non-causal dilated residual layers, pooled into z."""
+
+    channels: int = 32
+    filter_width: int = 3
+    dilations: tuple = dilation_stacks(2, 7)
+    bottleneck: int = 16
+    hop: int = 512
+
+    def __post_init__(self):
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+        if self.filter_width < 1 or self.filter_width % 2 == 0:
+            raise WaveNetError("encoder config: filter_width must be odd (non-causal, centred)")
+        if min(self.channels, self.bottleneck, self.hop) < 1 or not self.dilations:
+            raise WaveNetError("encoder config: channels, bottleneck, hop and dilations "
+                               "must be positive")
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        values["dilations"] = list(self.dilations)
+        return values
+
+    @classmethod
+    def from_dict(cls, values):
+        return _from_dict(cls, values, "encoder config")
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoencoderConfig:
+    """An encoder and a WaveNet decoder conditioned on z (local) and pitch (global)."""
+
+    encoder: EncoderConfig = EncoderConfig()
+    decoder: WaveNetConfig = WaveNetConfig(n_global=128, local_channels=16, local_hop=512)
+
+    def __post_init__(self):
+        if (self.decoder.local_channels != self.encoder.bottleneck
+                or self.decoder.local_hop != self.encoder.hop):
+            raise WaveNetError(
+                "autoencoder config: the decoder's local_channels and local_hop must equal "
+                "the encoder's bottleneck and hop"
+            )
+        if self.decoder.n_global < 1:
+            raise WaveNetError("autoencoder config: the decoder needs n_global pitches (128)")
+
+    @property
+    def receptive_field(self):
+        return self.decoder.receptive_field
+
+    def to_dict(self):
+        return {"encoder": self.encoder.to_dict(), "decoder": self.decoder.to_dict()}
+
+    @classmethod
+    def from_dict(cls, values):
+        try:
+            return cls(EncoderConfig.from_dict(values["encoder"]),
+                       WaveNetConfig.from_dict(values["decoder"]))
+        except (KeyError, TypeError):
+            raise WaveNetError("autoencoder config: needs 'encoder' and 'decoder' "
+                               "sections") from None
+
+
+def autoencoder_config(encoder, decoder_settings):
+    """An AutoencoderConfig whose decoder is conditioned by ``encoder``'s z and 128 pitches."""
+    decoder = WaveNetConfig(n_global=128, local_channels=encoder.bottleneck,
+                            local_hop=encoder.hop, **decoder_settings)
+    return AutoencoderConfig(encoder, decoder)
+
+
+WAVENET_PRESETS = {
+    "small": WaveNetConfig(),
+    "S": WaveNetConfig(residual_channels=64, dilation_channels=64, skip_channels=128,
+                       dilations=dilation_stacks(2, 10)),
+    "paper": WaveNetConfig(residual_channels=64, dilation_channels=64, skip_channels=256,
+                           dilations=dilation_stacks(4, 10)),
+}
+
+AUTOENCODER_PRESETS = {
+    "small": autoencoder_config(
+        EncoderConfig(channels=32, dilations=dilation_stacks(2, 6), bottleneck=16, hop=256),
+        dict(residual_channels=32, dilation_channels=32, skip_channels=64,
+             dilations=dilation_stacks(2, 8))),
+    "nsynth": autoencoder_config(
+        EncoderConfig(channels=128, dilations=dilation_stacks(3, 10), bottleneck=16, hop=512),
+        dict(residual_channels=512, dilation_channels=512, skip_channels=256, filter_width=3,
+             dilations=dilation_stacks(3, 10))),
+}
+
+
+def config_from_json(text, what="config"):
+    """A WaveNetConfig or AutoencoderConfig from its JSON form ``{"kind": ..., ...}``."""
+    try:
+        values = json.loads(text)
+        kind = values.pop("kind")
+    except (ValueError, AttributeError, KeyError, TypeError):
+        raise WaveNetError(f"{what}: not a chainer-wavenet model config") from None
+    kinds = {"wavenet": WaveNetConfig, "autoencoder": AutoencoderConfig}
+    if kind not in kinds:
+        raise WaveNetError(f"{what}: unknown model kind {kind!r}")
+    return kinds[kind].from_dict(values)
+
+
+def config_to_json(config):
+    kind = "wavenet" if isinstance(config, WaveNetConfig) else "autoencoder"
+    return json.dumps({"kind": kind, **config.to_dict()}, sort_keys=True)

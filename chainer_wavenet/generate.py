@@ -1,0 +1,71 @@
+"""Sample-by-sample generation with softmax temperature, batched over sequences.
+
+Uses the model's own ``start``/``step`` (per-layer queues, Paine et al. 2016):
+each new sample costs the same however many came before it.
+"""
+
+import chainer
+import numpy as np
+from tqdm.auto import tqdm
+
+from chainer_wavenet.errors import WaveNetError
+
+
+def sample_from_logits(logits, temperature, uniform):
+    """Draw one class per row of ``logits`` from softmax(logits / temperature).
+
+    ``uniform`` holds one draw in [0, 1) per row; the class is the first whose
+    cumulative probability exceeds it.
+    """
+    xp = chainer.backend.get_array_module(logits)
+    scaled = logits / logits.dtype.type(temperature)
+    scaled -= scaled.max(axis=1, keepdims=True)
+    weights = xp.exp(scaled)
+    cumulative = xp.cumsum(weights, axis=1)
+    threshold = uniform[:, None] * cumulative[:, -1:]
+    choice = (cumulative <= threshold).sum(axis=1)
+    return xp.minimum(choice, logits.shape[1] - 1).astype(np.int32)
+
+
+def check_generation_args(length, batch_size, temperature):
+    """WaveNetError for a length, batch or temperature no generator can use."""
+    if length < 1:
+        raise WaveNetError(f"--length must be at least 1 sample, got {length}")
+    if batch_size < 1:
+        raise WaveNetError(f"--batch must be at least 1, got {batch_size}")
+    if not temperature > 0:
+        raise WaveNetError(f"--temperature must be > 0 (1 = the model's own distribution, "
+                           f"< 1 sharper), got {temperature}")
+
+
+def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
+             local_features=None, prime=None, seed=None, progress=False):
+    """Generate ``length`` new samples per sequence: int32 classes (batch, length), NumPy.
+
+    ``prime``: int32 classes (batch, P) fed first (teacher forced); without
+    it, generation starts from one silent sample. Conditioning as in
+    ``WaveNet.__call__``; local features must cover the prime and the new
+    samples.
+    """
+    check_generation_args(length, batch_size, temperature)
+    xp = wavenet.xp
+    silence = wavenet.config.n_classes // 2
+    if prime is None:
+        prime = np.full((batch_size, 1), silence, np.int32)
+    prime = xp.asarray(prime, dtype=np.int32)
+    if prime.ndim != 2 or prime.shape[0] != batch_size or prime.shape[1] < 1:
+        raise WaveNetError(f"priming needs (batch={batch_size}, samples>=1) classes, "
+                           f"got shape {prime.shape}")
+    rng = np.random.default_rng(seed)
+    uniform = xp.asarray(rng.random((length, batch_size), dtype=np.float32))
+    generated = xp.empty((length, batch_size), np.int32)
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        wavenet.start(batch_size, global_ids, local_features)
+        for t in range(prime.shape[1] - 1):
+            wavenet.step(prime[:, t])
+        current = prime[:, -1]
+        for t in tqdm(range(length), desc="generating", unit="sample", disable=not progress,
+                      mininterval=0.5):
+            current = sample_from_logits(wavenet.step(current), temperature, uniform[t])
+            generated[t] = current
+    return chainer.backend.CpuDevice().send(generated.T.copy())

@@ -1,0 +1,136 @@
+"""WaveNet layers, each with its whole-sequence form and its one-sample form.
+
+``__call__`` takes Variables of shape (batch, channels, time) and returns
+the valid (unpadded) output, shorter by the layer's reach into the past.
+``step`` takes a plain array (batch, channels) for one new time step and
+keeps what it needs of the past in its own queue, set up by ``start``.
+Both read the same parameters.
+"""
+
+import chainer
+import chainer.functions as F
+import chainer.links as L
+from chainer import initializers
+
+from chainer_wavenet.dilated_convolution import dilated_convolution_1d
+from chainer_wavenet.gated_activation import gate_forward, gated_activation
+
+
+class DilatedCausalConv1D(chainer.Link):
+    """Causal convolution of width ``width`` whose taps are ``dilation`` samples apart.
+
+    Output time ``t`` sees inputs ``t - (width - 1) * dilation ... t``. A
+    width of 1 makes it a 1x1 (pointwise) convolution with no queue.
+    """
+
+    def __init__(self, in_channels, out_channels, width=2, dilation=1, nobias=False):
+        super().__init__()
+        self.width = width
+        self.dilation = dilation
+        self.reach = (width - 1) * dilation
+        with self.init_scope():
+            self.W = chainer.Parameter(initializers.HeNormal(scale=1.0 / width ** 0.5),
+                                       (out_channels, in_channels, width))
+            self.b = None if nobias else chainer.Parameter(0, (out_channels,))
+
+    def __call__(self, x):
+        return dilated_convolution_1d(x, self.W, self.b, self.dilation)
+
+    def start(self, batch_size):
+        """Clear the queue: the past before the first step is taken as zeros."""
+        xp = self.xp
+        in_channels = self.W.shape[1]
+        # Taps oldest first, laid out to match one (batch, width * in) @ (width * in, out).
+        self._weights = xp.ascontiguousarray(
+            self.W.array.transpose(2, 1, 0).reshape(self.width * in_channels, -1))
+        self._bias = None if self.b is None else self.b.array
+        self._queue = xp.zeros((max(self.reach, 1), batch_size, in_channels), self.W.dtype)
+        self._taps = xp.empty((batch_size, self.width * in_channels), self.W.dtype)
+        self._time = 0
+
+    def step(self, x):
+        """Output for one new input ``x`` of shape (batch, in_channels)."""
+        in_channels = x.shape[1]
+        slot = self._time % len(self._queue)
+        for j in range(self.width - 1):
+            past = self._queue[(slot + j * self.dilation) % len(self._queue)]
+            self._taps[:, j * in_channels:(j + 1) * in_channels] = past
+        self._taps[:, -in_channels:] = x
+        if self.reach:
+            self._queue[slot] = x
+        self._time += 1
+        y = self._taps @ self._weights
+        if self._bias is not None:
+            y += self._bias
+        return y
+
+
+class GatedResidualBlock(chainer.Chain):
+    """Dilated causal conv -> (+ conditioning bias) -> tanh x sigmoid gate -> residual, skip.
+
+    The conditioning bias comes from ``condition``: an embedding of a global
+    id and a 1x1 projection of frame-rate local features, added to both gate
+    halves at every time step.
+    """
+
+    def __init__(self, residual_channels, dilation_channels, skip_channels, width, dilation,
+                 n_global=0, local_channels=0):
+        super().__init__()
+        gate_channels = 2 * dilation_channels
+        with self.init_scope():
+            self.conv = DilatedCausalConv1D(residual_channels, gate_channels, width, dilation)
+            self.residual = DilatedCausalConv1D(dilation_channels, residual_channels, 1)
+            self.skip = DilatedCausalConv1D(dilation_channels, skip_channels, 1)
+            self.global_bias = L.EmbedID(n_global, gate_channels) if n_global else None
+            self.local_bias = (DilatedCausalConv1D(local_channels, gate_channels, 1, nobias=True)
+                               if local_channels else None)
+
+    @property
+    def reach(self):
+        return self.conv.reach
+
+    def condition(self, global_ids=None, local_features=None):
+        """Gate bias at frame rate, (batch, 2 * dilation_channels, frames or 1), or None."""
+        bias = None
+        if self.local_bias is not None:
+            bias = self.local_bias(local_features)
+        if self.global_bias is not None:
+            global_bias = F.expand_dims(self.global_bias(global_ids), 2)
+            bias = global_bias if bias is None else bias + F.broadcast_to(global_bias, bias.shape)
+        return bias
+
+    def __call__(self, x, bias, skip_length):
+        """Returns the residual output (shorter by ``reach``) and the last ``skip_length`` skips.
+
+        ``bias``: None, or the per-sample gate bias whose last samples line up
+        with the output (any leading samples are ignored), or (batch, C, 1).
+        """
+        h = self.conv(x)
+        if bias is not None:
+            if bias.shape[2] == 1:
+                bias = F.broadcast_to(bias, h.shape)
+            else:
+                bias = bias[:, :, bias.shape[2] - h.shape[2]:]
+            h = h + bias
+        z = gated_activation(h)
+        residual = x[:, :, self.reach:] + self.residual(z)
+        return residual, self.skip(z[:, :, z.shape[2] - skip_length:])
+
+    def start(self, batch_size):
+        self.conv.start(batch_size)
+        xp = self.xp
+        self._out_weights = xp.concatenate(
+            (self.residual.W.array[:, :, 0].T, self.skip.W.array[:, :, 0].T), axis=1)
+        self._out_bias = xp.concatenate((self.residual.b.array, self.skip.b.array))
+        self._gated = xp.empty((batch_size, self.residual.W.shape[1]), self.conv.W.dtype)
+
+    def step(self, x, bias=None):
+        """One time step: ``x`` (batch, residual), ``bias`` (batch, gate) -> residual, skip."""
+        h = self.conv.step(x)
+        if bias is not None:
+            h += bias
+        z, _, _ = gate_forward(h, out=self._gated)
+        out = z @ self._out_weights
+        out += self._out_bias
+        residual_channels = x.shape[1]
+        return x + out[:, :residual_channels], out[:, residual_channels:]

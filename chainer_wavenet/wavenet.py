@@ -1,0 +1,133 @@
+"""The WaveNet Chain: training forward pass and one-sample generation step."""
+
+import math
+
+import chainer
+import chainer.functions as F
+import chainer.links as L
+
+from chainer_wavenet import mu_law
+from chainer_wavenet.config import WaveNetConfig
+from chainer_wavenet.layers import DilatedCausalConv1D, GatedResidualBlock
+
+
+class WaveNet(chainer.Chain):
+    """Predicts each mu-law sample from the ``receptive_field`` samples before it.
+
+    An input of N samples gives N - receptive_field + 1 outputs; output j
+    holds the logits for sample j + receptive_field. Conditioning:
+    ``global_ids`` (batch,) int32, and ``local_features`` (batch, channels,
+    frames) whose frame f covers input samples [f * hop, (f + 1) * hop).
+    """
+
+    def __init__(self, config=None):
+        super().__init__()
+        self.config = config = config or WaveNetConfig()
+        with self.init_scope():
+            if config.input_mode == "embedding":
+                self.embed = L.EmbedID(config.n_classes, config.residual_channels)
+            else:
+                self.embed = DilatedCausalConv1D(1, config.residual_channels, 1)
+            self.blocks = chainer.ChainList(*(
+                GatedResidualBlock(config.residual_channels, config.dilation_channels,
+                                   config.skip_channels, config.filter_width, dilation,
+                                   config.n_global, config.local_channels)
+                for dilation in config.dilations))
+            self.head1 = DilatedCausalConv1D(config.skip_channels, config.skip_channels, 1)
+            self.head2 = DilatedCausalConv1D(config.skip_channels, config.n_classes, 1)
+
+    @property
+    def receptive_field(self):
+        return self.config.receptive_field
+
+    def _embed(self, x):
+        """(batch, time) int32 classes -> (batch, residual, time)."""
+        if self.config.input_mode == "embedding":
+            return F.transpose(self.embed(x), (0, 2, 1))
+        audio = self.xp.asarray(self._decode(x))
+        return self.embed(audio[:, None, :])
+
+    def _decode(self, classes):
+        """Classes to float samples in [-1, 1], on the array's own device."""
+        xp = chainer.backend.get_array_module(classes)
+        table = xp.asarray(mu_law.decode(range(self.config.n_classes), self.config.n_classes))
+        return table[classes]
+
+    def _check_conditions(self, global_ids, local_features):
+        config = self.config
+        if bool(config.n_global) != (global_ids is not None):
+            raise ValueError(f"model has n_global={config.n_global}: global_ids "
+                             f"{'required' if config.n_global else 'not expected'}")
+        if bool(config.local_channels) != (local_features is not None):
+            raise ValueError(f"model has local_channels={config.local_channels}: local "
+                             f"features {'required' if config.local_channels else 'not expected'}")
+
+    def conditions(self, global_ids=None, local_features=None):
+        """Per-layer gate biases at frame rate: a list of (batch, gate, frames or 1), or Nones."""
+        self._check_conditions(global_ids, local_features)
+        return [block.condition(global_ids, local_features) for block in self.blocks]
+
+    def _upsample(self, bias, length):
+        """Frame-rate bias -> one value per input sample (first ``length`` samples)."""
+        if bias is None or bias.shape[2] == 1:
+            return bias
+        return F.repeat(bias, self.config.local_hop, axis=2)[:, :, :length]
+
+    def __call__(self, x, global_ids=None, local_features=None):
+        """Logits (batch, n_classes, N - receptive_field + 1) for int32 input x (batch, N)."""
+        length = x.shape[1]
+        out_length = length - self.receptive_field + 1
+        if out_length < 1:
+            raise ValueError(f"input of {length} samples is shorter than the receptive field "
+                             f"({self.receptive_field})")
+        h = self._embed(x)
+        skips = 0
+        for block, bias in zip(self.blocks, self.conditions(global_ids, local_features)):
+            h, skip = block(h, self._upsample(bias, length), out_length)
+            skips += skip
+        return self.head2(F.relu(self.head1(F.relu(skips))))
+
+    def loss(self, x, global_ids=None, local_features=None):
+        """Mean negative log-likelihood in nats of x[:, R:] given x[:, :-1].
+
+        Only the positions that see a full receptive field R carry loss.
+        """
+        logits = self(x[:, :-1], global_ids, local_features)
+        return F.softmax_cross_entropy(logits, x[:, self.receptive_field:])
+
+    # One-sample generation: same parameters, plain arrays, no graph.
+
+    def start(self, batch_size, global_ids=None, local_features=None):
+        """Clear every queue and compute every layer's conditioning once for the whole run."""
+        with chainer.no_backprop_mode():
+            biases = self.conditions(global_ids, local_features)
+        self._biases = [None if b is None else self.xp.ascontiguousarray(
+            b.array.transpose(2, 0, 1)) for b in biases]
+        for block in self.blocks:
+            block.start(batch_size)
+        for link in (self.embed, self.head1, self.head2):
+            if isinstance(link, DilatedCausalConv1D):
+                link.start(batch_size)
+        self._time = 0
+
+    def step(self, x):
+        """Logits (batch, n_classes) for the sample after ``x``, int32 (batch,)."""
+        if self.config.input_mode == "embedding":
+            h = self.embed.W.array[x]
+        else:
+            h = self.embed.step(self._decode(x)[:, None])
+        frame = self._time // self.config.local_hop
+        skips = 0
+        for block, bias in zip(self.blocks, self._biases):
+            if bias is not None:
+                bias = bias[min(frame, len(bias) - 1)]
+            h, skip = block.step(h, bias)
+            skips += skip
+        self._time += 1
+        xp = self.xp
+        return self.head2.step(xp.maximum(self.head1.step(xp.maximum(skips, 0)), 0))
+
+
+def bits(nats):
+    """Convert a negative log-likelihood in nats to bits."""
+    return nats / math.log(2)
