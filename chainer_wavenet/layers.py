@@ -16,20 +16,23 @@ from chainer_wavenet.dilated_convolution import dilated_convolution_1d
 from chainer_wavenet.gated_activation import gate_forward, gated_activation
 
 
-class DilatedCausalConv1D(chainer.Link):
-    """Causal convolution of width ``width`` whose taps are ``dilation`` samples apart.
+class DilatedConv1D(chainer.Link):
+    """Unpadded convolution of width ``width`` whose taps are ``dilation`` samples apart.
 
-    Output time ``t`` sees inputs ``t - (width - 1) * dilation ... t``. A
-    width of 1 makes it a 1x1 (pointwise) convolution with no queue.
+    Read causally, output ``t`` belongs to the time of its newest input and
+    sees inputs ``t - reach ... t``; ``step`` computes it one sample at a
+    time. Padded by ``reach / 2`` on both sides it is a centred, non-causal
+    convolution. A width of 1 makes it a 1x1 (pointwise) convolution.
     """
 
-    def __init__(self, in_channels, out_channels, width=2, dilation=1, nobias=False):
+    def __init__(self, in_channels, out_channels, width=2, dilation=1, nobias=False,
+                 init_scale=1.0):
         super().__init__()
         self.width = width
         self.dilation = dilation
         self.reach = (width - 1) * dilation
         with self.init_scope():
-            self.W = chainer.Parameter(initializers.HeNormal(scale=1.0 / width ** 0.5),
+            self.W = chainer.Parameter(initializers.HeNormal(scale=init_scale / width ** 0.5),
                                        (out_channels, in_channels, width))
             self.b = None if nobias else chainer.Parameter(0, (out_channels,))
 
@@ -78,11 +81,11 @@ class GatedResidualBlock(chainer.Chain):
         super().__init__()
         gate_channels = 2 * dilation_channels
         with self.init_scope():
-            self.conv = DilatedCausalConv1D(residual_channels, gate_channels, width, dilation)
-            self.residual = DilatedCausalConv1D(dilation_channels, residual_channels, 1)
-            self.skip = DilatedCausalConv1D(dilation_channels, skip_channels, 1)
+            self.conv = DilatedConv1D(residual_channels, gate_channels, width, dilation)
+            self.residual = DilatedConv1D(dilation_channels, residual_channels, 1)
+            self.skip = DilatedConv1D(dilation_channels, skip_channels, 1)
             self.global_bias = L.EmbedID(n_global, gate_channels) if n_global else None
-            self.local_bias = (DilatedCausalConv1D(local_channels, gate_channels, 1, nobias=True)
+            self.local_bias = (DilatedConv1D(local_channels, gate_channels, 1, nobias=True)
                                if local_channels else None)
 
     @property

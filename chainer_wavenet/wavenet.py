@@ -8,7 +8,7 @@ import chainer.links as L
 
 from chainer_wavenet import mu_law
 from chainer_wavenet.config import WaveNetConfig
-from chainer_wavenet.layers import DilatedCausalConv1D, GatedResidualBlock
+from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
 
 
 class WaveNet(chainer.Chain):
@@ -27,14 +27,15 @@ class WaveNet(chainer.Chain):
             if config.input_mode == "embedding":
                 self.embed = L.EmbedID(config.n_classes, config.residual_channels)
             else:
-                self.embed = DilatedCausalConv1D(1, config.residual_channels, 1)
+                self.embed = DilatedConv1D(1, config.residual_channels, 1)
             self.blocks = chainer.ChainList(*(
                 GatedResidualBlock(config.residual_channels, config.dilation_channels,
                                    config.skip_channels, config.filter_width, dilation,
                                    config.n_global, config.local_channels)
                 for dilation in config.dilations))
-            self.head1 = DilatedCausalConv1D(config.skip_channels, config.skip_channels, 1)
-            self.head2 = DilatedCausalConv1D(config.skip_channels, config.n_classes, 1)
+            self.head1 = DilatedConv1D(config.skip_channels, config.skip_channels, 1)
+            # A quiet last layer starts the model near the uniform distribution.
+            self.head2 = DilatedConv1D(config.skip_channels, config.n_classes, 1, init_scale=0.1)
 
     @property
     def receptive_field(self):
@@ -106,7 +107,7 @@ class WaveNet(chainer.Chain):
         for block in self.blocks:
             block.start(batch_size)
         for link in (self.embed, self.head1, self.head2):
-            if isinstance(link, DilatedCausalConv1D):
+            if isinstance(link, DilatedConv1D):
                 link.start(batch_size)
         self._time = 0
 
