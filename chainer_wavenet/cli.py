@@ -1,0 +1,25 @@
+"""What every command line shares: one-line errors, exit codes and --debug."""
+
+import sys
+
+from chainer_wavenet.errors import WaveNetError
+
+
+def add_common_arguments(parser):
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback on errors")
+
+
+def run(main, parser, argv=None):
+    """Parse arguments and call ``main(args)``; a WaveNetError prints one line and exits 2."""
+    args = parser.parse_args(argv)
+    try:
+        main(args)
+    except WaveNetError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
