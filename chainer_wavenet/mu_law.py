@@ -31,6 +31,8 @@ def decode(classes, n_classes=256):
     """Map class indices back to float32 audio; ``encode(decode(c)) == c``."""
     n_classes = _check_classes(n_classes)
     classes = np.asarray(classes)
+    if classes.dtype.kind not in "iu":
+        raise WaveNetError(f"mu-law decode: class indices must be integers, got {classes.dtype}")
     if classes.size and (classes.min() < 0 or classes.max() >= n_classes):
         raise WaveNetError(
             f"mu-law decode: class indices must lie in [0, {n_classes}), "

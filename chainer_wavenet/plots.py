@@ -1,0 +1,114 @@
+"""Figures of audio and of autoencoder embeddings, written atomically as PNG files.
+
+Drawn with matplotlib's object API (a Figure on its own Agg canvas), so nothing touches
+pyplot's global state and no display is needed.
+"""
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from chainer_wavenet.files import atomic_path
+
+FLOOR_DB = -100.0
+RANGE_DB = 80.0
+
+
+def log_spectrogram(audio, window=512, hop=128):
+    """Log-magnitude STFT in dB, (window // 2 + 1, frames): Hann window, centred frames."""
+    audio = np.asarray(audio, np.float64).reshape(-1)
+    padded = np.pad(audio, (window // 2, window // 2 + (-len(audio)) % hop))
+    frames = 1 + (len(padded) - window) // hop
+    index = hop * np.arange(frames)[:, None] + np.arange(window)
+    magnitude = np.abs(np.fft.rfft(padded[index] * np.hanning(window), axis=1)).T
+    return 20.0 * np.log10(np.maximum(magnitude, 10.0 ** (FLOOR_DB / 20.0)))
+
+
+def principal_components(x, n=2):
+    """Project rows of ``x`` (N, D) on their first ``n`` principal axes.
+
+    Returns the projections (N, n) and the share of variance each axis explains (n,);
+    missing axes (N or D smaller than n) are zeros.
+    """
+    x = np.asarray(x, np.float64)
+    centred = x - x.mean(axis=0)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    points = np.zeros((len(x), n))
+    explained = np.zeros(n)
+    k = min(n, len(singular))
+    points[:, :k] = centred @ axes[:k].T
+    total = np.sum(singular ** 2)
+    if total > 0:
+        explained[:k] = singular[:k] ** 2 / total
+    return points, explained
+
+
+def _figure(width, height):
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path, force):
+    with atomic_path(path, force=force) as temporary:
+        figure.savefig(temporary, format="png")
+
+
+def save_spectrogram(path, audio, sample_rate, title=None, force=False):
+    """Write the log-magnitude spectrogram of 1-D ``audio`` to PNG ``path``."""
+    save_spectrograms_side_by_side(path, [(title or "spectrogram", audio)], sample_rate, force)
+
+
+def save_spectrograms_side_by_side(path, items, sample_rate, force=False):
+    """Write spectrograms of ``items``, (title, audio) pairs, side by side on one dB scale."""
+    window = 512
+    hop = window // 4
+    spectrograms = [log_spectrogram(audio, window, hop) for _, audio in items]
+    top = max(s.max() for s in spectrograms)
+    figure = _figure(2 + 5 * len(items), 4)
+    axes = figure.subplots(1, len(items), squeeze=False)[0]
+    for ax, (title, audio), spectrogram in zip(axes, items, spectrograms, strict=True):
+        image = ax.imshow(spectrogram, origin="lower", aspect="auto", cmap="magma",
+                          vmin=top - RANGE_DB, vmax=top,
+                          extent=(0, len(audio) / sample_rate, 0, sample_rate / 2))
+        ax.set_title(title)
+        ax.set_xlabel("time (s)")
+    axes[0].set_ylabel("frequency (Hz)")
+    figure.colorbar(image, ax=list(axes), label="dB")
+    _save(figure, path, force)
+
+
+def save_embedding_pca(path, z_means, labels, label_names, title=None, force=False):
+    """Scatter the first two principal components of ``z_means`` (N, bottleneck).
+
+    ``labels`` (N,) are integer ids into ``label_names``, which name the legend entries.
+    """
+    points, explained = principal_components(z_means, 2)
+    labels = np.asarray(labels)
+    colours = matplotlib.colormaps["tab20"]
+    figure = _figure(7, 5)
+    ax = figure.add_subplot()
+    for label in np.unique(labels):
+        chosen = labels == label
+        shade = 2 * int(label) % 20 + 2 * int(label) // 20 % 2  # strong shades first, then light
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=14, color=colours(shade),
+                   label=label_names[int(label)])
+    ax.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance)")
+    ax.set_title(title or f"PCA of time-averaged z ({len(points)} notes)")
+    ax.legend(fontsize="small", loc="best")
+    _save(figure, path, force)
+
+
+def save_z_over_time(path, z, hop, sample_rate, title=None, force=False):
+    """Plot each channel of one note's z (bottleneck, frames) against time."""
+    z = np.asarray(z)
+    times = (np.arange(z.shape[1]) + 0.5) * hop / sample_rate
+    figure = _figure(8, 4)
+    ax = figure.add_subplot()
+    ax.plot(times, z.T, linewidth=1)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("z")
+    ax.set_title(title or f"z over time ({z.shape[0]} channels, {hop} samples per frame)")
+    _save(figure, path, force)

@@ -1,0 +1,1 @@
+"""The pieces the train scripts wire into a Chainer Trainer."""

@@ -1,0 +1,115 @@
+"""Trainer extensions that write files: snapshots and loss plots, all written atomically."""
+
+import os
+import re
+
+import chainer
+import numpy as np
+from chainer.training import extension
+
+from chainer_wavenet import snapshot
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.files import atomic_path
+
+TRAINER_SNAPSHOT = re.compile(r"^snapshot_iter_(\d+)\.npz$")
+
+
+def trainer_snapshot_name(iteration):
+    return f"snapshot_iter_{iteration}.npz"
+
+
+def latest_trainer_snapshot(out):
+    """The newest ``snapshot_iter_N.npz`` in ``out`` (complete: they are written atomically)."""
+    found = []
+    if os.path.isdir(out):
+        for name in os.listdir(out):
+            match = TRAINER_SNAPSHOT.match(name)
+            if match:
+                found.append((int(match.group(1)), name))
+    if not found:
+        raise WaveNetError(f"--resume: no trainer snapshot (snapshot_iter_N.npz) in {out}; "
+                           f"give its path, or start without --resume")
+    return os.path.join(out, max(found)[1])
+
+
+def check_finite(model, what):
+    """WaveNetError if any parameter of ``model`` is NaN or inf: such weights are never saved."""
+    for name, param in model.namedparams():
+        if param.array is not None and not bool(param.xp.isfinite(param.array).all()):
+            raise WaveNetError(f"{what}: parameter {name} holds NaN or inf; not saved")
+
+
+class TrainerSnapshot(extension.Extension):
+    """Saves the whole trainer (weights, optimizer, iterators, schedules, log) as npz.
+
+    Keeps the ``keep`` newest snapshots this run wrote and deletes its own older
+    ones; files it did not write are never touched.
+    """
+
+    priority = extension.PRIORITY_READER
+
+    def __init__(self, model, keep=3):
+        self.model = model
+        self.keep = keep
+        self._written = []
+
+    def __call__(self, trainer):
+        path = os.path.join(trainer.out, trainer_snapshot_name(trainer.updater.iteration))
+        check_finite(self.model, path)
+        with atomic_path(path, force=True) as temporary:
+            chainer.serializers.save_npz(temporary, trainer)
+        if path not in self._written:
+            self._written.append(path)
+        while self.keep and len(self._written) > self.keep:
+            os.remove(self._written.pop(0))
+
+
+class ModelSnapshot(extension.Extension):
+    """Writes the model with its config to one HDF5 file that loads on its own."""
+
+    priority = extension.PRIORITY_READER
+
+    def __init__(self, model, filename="model.h5", metadata=None):
+        self.model = model
+        self.filename = filename
+        self.metadata = metadata or {}
+
+    def __call__(self, trainer):
+        path = os.path.join(trainer.out, self.filename)
+        check_finite(self.model, path)
+        metadata = dict(self.metadata, iteration=trainer.updater.iteration)
+        snapshot.save(path, self.model, metadata, force=True)
+
+
+class LossPlot(extension.Extension):
+    """Plots reported values (e.g. training and validation bits) against iterations as PNG."""
+
+    trigger = (1, "epoch")
+    priority = extension.PRIORITY_READER
+
+    def __init__(self, keys, filename="loss.png", ylabel="bits per sample"):
+        self.keys = keys
+        self.filename = filename
+        self.ylabel = ylabel
+
+    def __call__(self, trainer):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        log = trainer.get_extension("LogReport").log
+        figure = Figure(figsize=(6, 4))
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        for key in self.keys:
+            points = np.array([(e["iteration"], e[key]) for e in log if key in e])
+            if len(points):
+                axes.plot(points[:, 0], points[:, 1], marker="." if len(points) < 30 else None,
+                          label=key)
+        axes.set_xlabel("iteration")
+        axes.set_ylabel(self.ylabel)
+        axes.grid(alpha=0.3)
+        if axes.lines:
+            axes.legend()
+        path = os.path.join(trainer.out, self.filename)
+        with atomic_path(path, force=True) as temporary:
+            figure.savefig(temporary, dpi=100)

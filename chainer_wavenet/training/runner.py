@@ -1,0 +1,175 @@
+"""Builds and runs the Chainer Trainer that both train scripts use."""
+
+import json
+import os
+
+import chainer
+import numpy as np
+from chainer.training import extensions, triggers
+
+from chainer_wavenet.config import config_to_json
+from chainer_wavenet.device import get_device
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.files import atomic_path, ensure_output_dir
+from chainer_wavenet.training.extensions import (
+    TRAINER_SNAPSHOT,
+    LossPlot,
+    ModelSnapshot,
+    TrainerSnapshot,
+    latest_trainer_snapshot,
+)
+from chainer_wavenet.training.objective import NonFiniteLoss, Objective
+from chainer_wavenet.training.order import ReproducibleOrder
+
+CONFIG_FILE = "config.json"
+
+
+def add_training_arguments(parser, out, batchsize, length, iterations, interval):
+    """The Chainer-convention flags shared by every train script, with its defaults."""
+    parser.add_argument("--out", "-o", default=out, help=f"output folder (default {out})")
+    parser.add_argument("--batchsize", "-b", type=int, default=batchsize,
+                        help=f"crops per step (default {batchsize})")
+    parser.add_argument("--length", type=int, default=length,
+                        help=f"loss-bearing samples per crop, after the receptive field "
+                             f"(default {length})")
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--iteration", "-i", type=int, default=None,
+                      help=f"training steps (default {iterations})")
+    stop.add_argument("--epoch", "-e", type=int, default=None, help="epochs instead of steps")
+    parser.set_defaults(default_iterations=iterations)
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam step size (default 1e-3)")
+    parser.add_argument("--lr-decay", type=float, default=0.5,
+                        help="factor applied to the step size at 50%% and 75%% of training "
+                             "(default 0.5; 1 keeps it constant)")
+    parser.add_argument("--grad-clip", type=float, default=10.0,
+                        help="clip the gradient's global norm to this (default 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights and data order")
+    parser.add_argument("--interval", type=int, default=interval,
+                        help=f"steps between validation, log lines, plots and snapshots "
+                             f"(default {interval})")
+    parser.add_argument("--validation-crops", type=int, default=64,
+                        help="at most this many validation crops per evaluation (default 64)")
+    parser.add_argument("--keep-snapshots", type=int, default=3,
+                        help="trainer snapshots to keep (default 3; 0 keeps all)")
+    parser.add_argument("--resume", nargs="?", const="latest", default=None,
+                        help="continue from a trainer snapshot (default: the newest in --out)")
+    parser.add_argument("--force", action="store_true",
+                        help="start a new run in an --out that already holds one")
+
+
+def check_training_arguments(args):
+    """WaveNetError for a flag no run can use."""
+    for flag, value in (("--batchsize", args.batchsize), ("--length", args.length),
+                        ("--interval", args.interval), ("--iteration", args.iteration),
+                        ("--epoch", args.epoch)):
+        if value is not None and value < 1:
+            raise WaveNetError(f"{flag} must be at least 1, got {value}")
+    if not args.lr > 0:
+        raise WaveNetError(f"--lr must be > 0, got {args.lr}")
+    if not 0 < args.lr_decay <= 1:
+        raise WaveNetError(f"--lr-decay must lie in (0, 1], got {args.lr_decay}")
+
+
+def seed_everything(seed):
+    """Seed NumPy's global generator, which Chainer's initializers draw from."""
+    np.random.seed(seed)
+
+
+def _prepare_out(args, config):
+    """Create --out; refuse to start over an existing run unless --resume or --force."""
+    out = ensure_output_dir(args.out)
+    config_path = out / CONFIG_FILE
+    ours = [name for name in os.listdir(out)
+            if name in (CONFIG_FILE, "model.h5", "log") or TRAINER_SNAPSHOT.match(name)]
+    if args.resume is None:
+        if ours and not args.force:
+            raise WaveNetError(f"{out}: already holds a training run ({', '.join(sorted(ours))});"
+                               f" pass --resume to continue it, --force to start over, or "
+                               f"choose another --out")
+        with atomic_path(config_path, force=True) as temporary:
+            with open(temporary, "w") as f:
+                f.write(config_to_json(config))
+        return None
+    path = latest_trainer_snapshot(out) if args.resume == "latest" else args.resume
+    if not os.path.isfile(path):
+        raise WaveNetError(f"--resume {path}: no such trainer snapshot")
+    if config_path.exists() and json.loads(config_path.read_text()) != json.loads(
+            config_to_json(config)):
+        raise WaveNetError(f"--resume: {config_path} holds another model config than the one "
+                           f"asked for; resume with the run's own --preset and settings")
+    return path
+
+
+def _stop_trigger(args, n_examples):
+    if args.epoch is not None:
+        total = args.epoch * max(1, n_examples // args.batchsize)
+        return (args.epoch, "epoch"), total
+    total = args.iteration or args.default_iterations
+    return (total, "iteration"), total
+
+
+def run_training(model, train_set, valid_set, args, metadata, extra_extensions=()):
+    """Train ``model`` with Adam on crops, with validation, logs, plots and snapshots.
+
+    ``args`` comes from a parser set up with :func:`add_training_arguments`,
+    ``cli.add_common_arguments`` and ``device.add_device_arguments``.
+    """
+    check_training_arguments(args)
+    device = get_device(args.gpu, args.device)
+    resume_from = _prepare_out(args, model.config)
+    objective = Objective(model)
+    objective.to_device(device)
+    optimizer = chainer.optimizers.Adam(alpha=args.lr)
+    optimizer.setup(objective)
+    optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(args.grad_clip))
+
+    train_iter = chainer.iterators.SerialIterator(
+        train_set, args.batchsize, order_sampler=ReproducibleOrder(args.seed))
+    updater = chainer.training.StandardUpdater(train_iter, optimizer, device=device)
+    stop, total = _stop_trigger(args, len(train_set))
+    trainer = chainer.training.Trainer(updater, stop, out=args.out)
+    interval = (args.interval, "iteration")
+
+    if len(valid_set):
+        subset = np.linspace(0, len(valid_set) - 1, min(len(valid_set), args.validation_crops))
+        valid_iter = chainer.iterators.SerialIterator(
+            chainer.datasets.SubDataset(valid_set, 0, len(valid_set),
+                                        order=np.unique(subset.astype(int))),
+            args.batchsize, repeat=False, shuffle=False)
+        trainer.extend(extensions.Evaluator(valid_iter, objective, device=device),
+                       trigger=interval)
+    if args.lr_decay < 1:
+        trainer.extend(extensions.ExponentialShift("alpha", args.lr_decay),
+                       trigger=triggers.ManualScheduleTrigger(
+                           sorted({max(1, total // 2), max(1, total * 3 // 4)}), "iteration"))
+    trainer.extend(extensions.observe_lr(), trigger=interval)
+    trainer.extend(extensions.LogReport(trigger=interval))
+    trainer.extend(extensions.PrintReport(
+        ["epoch", "iteration", "main/bits", "validation/main/bits", "lr", "elapsed_time"]))
+    trainer.extend(extensions.ProgressBar(update_interval=max(1, min(10, args.interval))))
+    trainer.extend(LossPlot(["main/bits", "validation/main/bits"]), trigger=interval)
+    model_snapshot = ModelSnapshot(model, metadata=metadata)
+    trainer_snapshot = TrainerSnapshot(model, keep=args.keep_snapshots)
+    trainer.extend(model_snapshot, trigger=interval)
+    trainer.extend(trainer_snapshot, trigger=interval)
+    for ext, trigger in extra_extensions:
+        trainer.extend(ext, trigger=trigger)
+
+    if resume_from is not None:
+        try:
+            chainer.serializers.load_npz(resume_from, trainer)
+        except Exception as error:  # numpy, zipfile and chainer each raise their own kinds
+            raise WaveNetError(f"--resume {resume_from}: cannot load this trainer snapshot "
+                               f"({type(error).__name__}: {error}); it is damaged or of "
+                               f"another run") from None
+        print(f"resumed from {resume_from} at iteration {updater.iteration}")
+    try:
+        trainer.run()
+    except NonFiniteLoss as error:
+        raise WaveNetError(f"{error} at iteration {updater.iteration + 1}; stopped without "
+                           f"saving these weights (the last snapshot in {args.out} is intact). "
+                           f"Resume it with a lower --lr or --grad-clip") from None
+    if updater.iteration % args.interval:
+        model_snapshot(trainer)
+        trainer_snapshot(trainer)
+    return trainer

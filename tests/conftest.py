@@ -1,0 +1,36 @@
+"""Shared fixtures: sine tones and small WAV files in a temporary folder."""
+
+import numpy as np
+import pytest
+import soundfile
+
+import chainer_wavenet  # noqa: F401  (installs the compat shim before chainer is imported)
+
+
+@pytest.fixture
+def sine():
+    """Return a function making a float32 sine tone."""
+
+    def make(frequency=440.0, samples=1600, sample_rate=16000, amplitude=0.5):
+        t = np.arange(samples) / sample_rate
+        return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+    return make
+
+
+@pytest.fixture
+def make_wav(tmp_path, sine):
+    """Return a function writing a WAV file under ``tmp_path`` (a sine tone by default).
+
+    ``audio`` may be 2-D (frames, channels); ``subtype`` is a soundfile subtype such as
+    "PCM_16" or "FLOAT". Subfolders in ``name`` are created.
+    """
+
+    def make(name="tone.wav", audio=None, sample_rate=16000, subtype="PCM_16"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = sine(sample_rate=sample_rate) if audio is None else audio
+        soundfile.write(path, data, sample_rate, subtype=subtype, format="WAV")
+        return path
+
+    return make

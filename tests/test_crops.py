@@ -1,0 +1,107 @@
+"""Training crops: every target sample once, padding of short sequences, labels."""
+
+import chainer
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chainer_wavenet.data.crops import Crops
+from chainer_wavenet.errors import WaveNetError
+
+
+def positions(length):
+    """A sequence whose values are their own indices, so a crop shows where it came from."""
+    return np.arange(length, dtype=np.int32) + 1000
+
+
+def test_crops_of_one_sequence():
+    crops = Crops([positions(15)], receptive_field=3, length=4)
+    assert crops.crop_size == 7 and len(crops) == 3
+    starts = [int(crops.get_example(i)[0]) - 1000 for i in range(len(crops))]
+    assert starts == [0, 4, 8]
+    last = crops.get_example(2)
+    np.testing.assert_array_equal(last, positions(15)[8:15])
+    np.testing.assert_array_equal(last[3:], positions(15)[11:15])  # the targets
+
+
+def test_last_crop_is_aligned_to_the_end():
+    crops = Crops([positions(13)], receptive_field=3, length=4)
+    starts = [int(crops.get_example(i)[0]) - 1000 for i in range(len(crops))]
+    assert starts == [0, 4, 6]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    extras=st.lists(st.integers(1, 200), min_size=1, max_size=5),
+    receptive_field=st.integers(1, 40),
+    length=st.integers(1, 50),
+)
+def test_every_target_is_covered_once_except_the_end_overlap(extras, receptive_field, length):
+    """Values 1000 + 100000 * sequence + index tell where each crop sample came from."""
+    sequences = [
+        positions(receptive_field + extra) + 100000 * number for number, extra in enumerate(extras)
+    ]
+    crops = Crops(sequences, receptive_field, length)
+    counts = [np.zeros(len(s), dtype=int) for s in sequences]
+    for i in range(len(crops)):
+        crop = crops.get_example(i)
+        assert crop.dtype == np.int32 and crop.shape == (receptive_field + length,)
+        real = crop[crop >= 1000] - 1000
+        assert np.all(np.diff(real) == 1)  # a contiguous piece of one sequence
+        number = int(real[0]) // 100000
+        targets = crop[receptive_field:]
+        targets = targets[targets >= 1000] - 1000 - 100000 * number
+        counts[number][targets] += 1
+    assert len(crops) == sum(-(-extra // length) for extra in extras)  # no wasted crop
+    for extra, count in zip(extras, counts, strict=True):
+        covered = count[receptive_field:]
+        assert np.all(covered >= 1)
+        if extra >= length:  # no padding: only samples with a full receptive field are targets
+            assert np.all(count[:receptive_field] == 0)
+            repeated = np.flatnonzero(covered > 1)
+            assert np.all(covered <= 2)
+            assert len(repeated) == -(-extra // length) * length - extra < length
+            assert np.all(repeated >= extra - length)  # all inside the last crop
+
+
+def test_short_sequence_is_left_padded_with_silence():
+    crops = Crops([positions(6)], receptive_field=3, length=5, n_classes=256)
+    assert len(crops) == 1
+    crop = crops.get_example(0)
+    assert crop.tolist() == [128, 128] + positions(6).tolist()
+
+
+def test_too_short_sequence_names_file_and_receptive_field():
+    with pytest.raises(WaveNetError, match=r"^b.wav: 3 samples .*receptive field of 3 samples"):
+        Crops([positions(10), positions(3)], 3, 4, names=["a.wav", "b.wav"])
+
+
+def test_labels_come_with_their_crops():
+    crops = Crops([positions(10), positions(20)], 2, 4, labels=[5, 7])
+    examples = [crops.get_example(i) for i in range(len(crops))]
+    assert [int(label) for _, label in examples] == [5, 5, 7, 7, 7, 7, 7]
+    assert all(isinstance(label, np.int32) for _, label in examples)
+
+
+def test_label_count_must_match():
+    with pytest.raises(WaveNetError, match="2 labels for 1 sequences"):
+        Crops([positions(10)], 2, 4, labels=[0, 1])
+
+
+def test_crops_are_read_only_views_of_the_waveforms():
+    waveform = positions(50)
+    crop = Crops([waveform], 5, 10).get_example(1)
+    assert np.shares_memory(crop, waveform)
+    with pytest.raises(ValueError):
+        crop[0] = 0
+    waveform[15] = 7  # the source stays writable
+    assert waveform[15] == 7
+
+
+def test_batches_through_a_chainer_iterator():
+    crops = Crops([positions(40), positions(30)], 4, 8, labels=[0, 1])
+    iterator = chainer.iterators.SerialIterator(crops, 3, repeat=False, shuffle=False)
+    inputs, labels = chainer.dataset.concat_examples(next(iterator))
+    assert inputs.shape == (3, 12) and inputs.dtype == np.int32
+    assert labels.tolist() == [0, 0, 0]

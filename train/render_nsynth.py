@@ -1,0 +1,70 @@
+"""Render a small NSynth-layout dataset from a General MIDI SoundFont.
+
+    python train/render_nsynth.py --out data/nsynth-small
+    python train/render_nsynth.py --programs 0,40 --pitches 48:72:4 --velocities 75,127
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import argparse  # noqa: E402
+
+import chainer_wavenet  # noqa: E402, F401
+from chainer_wavenet.data import render  # noqa: E402
+from chainer_wavenet.errors import WaveNetError  # noqa: E402
+
+
+def int_list(text):
+    """Parse "0,24,40" or "48:72:2" (start:stop:step, stop included) into a list of ints."""
+    try:
+        if ":" in text:
+            start, stop, *step = (int(x) for x in text.split(":"))
+            return list(range(start, stop + 1, step[0] if step else 1))
+        return [int(x) for x in text.split(",") if x.strip()]
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected integers like 0,24,40 or a range like 48:72:2"
+        ) from None
+
+
+def joined(values):
+    return ",".join(str(v) for v in values)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="data/nsynth-small", help="dataset folder to write")
+    parser.add_argument("--soundfont", help="General MIDI .sf2 (default: pretty_midi's TimGM6mb)")
+    parser.add_argument("--programs", type=int_list, default=list(render.DEFAULT_PROGRAMS),
+                        help=f"GM programs 0-119 (default {joined(render.DEFAULT_PROGRAMS)})")
+    parser.add_argument("--pitches", type=int_list, default=list(render.DEFAULT_PITCHES),
+                        help="MIDI pitches, list or start:stop:step (default 48:72:2)")
+    parser.add_argument("--velocities", type=int_list, default=list(render.DEFAULT_VELOCITIES),
+                        help=f"MIDI velocities (default {joined(render.DEFAULT_VELOCITIES)})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/valid/test split")
+    parser.add_argument("--force", action="store_true", help="replace a dataset already in --out")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    args = parser.parse_args(argv)
+
+    try:
+        summary = render.render_nsynth(
+            args.out, soundfont=args.soundfont, programs=args.programs, pitches=args.pitches,
+            velocities=args.velocities, seed=args.seed, force=args.force,
+        )  # fmt: skip
+    except WaveNetError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{split} {n}" for split, n in summary.counts.items())
+    print(f"wrote {summary.out}: {counts} notes; {len(summary.silent)} silent skipped; "
+          f"{summary.seconds:.1f} s")  # fmt: skip
+    for note_str in summary.silent:
+        print(f"  silent: {note_str}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
