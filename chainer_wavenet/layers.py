@@ -16,6 +16,16 @@ from chainer_wavenet.dilated_convolution import dilated_convolution_1d
 from chainer_wavenet.gated_activation import gate_forward, gated_activation
 
 
+def last_steps(x, n):
+    """The last ``n`` time steps of (batch, channels, time) ``x``.
+
+    Split rather than sliced: the gradient of a Variable slice goes through
+    NumPy's slow ``add.at``.
+    """
+    cut = x.shape[2] - n
+    return x if cut == 0 else F.split_axis(x, [cut], axis=2)[1]
+
+
 class DilatedConv1D(chainer.Link):
     """Unpadded convolution of width ``width`` whose taps are ``dilation`` samples apart.
 
@@ -113,11 +123,11 @@ class GatedResidualBlock(chainer.Chain):
             if bias.shape[2] == 1:
                 bias = F.broadcast_to(bias, h.shape)
             else:
-                bias = bias[:, :, bias.shape[2] - h.shape[2]:]
+                bias = last_steps(bias, h.shape[2])
             h = h + bias
         z = gated_activation(h)
-        residual = x[:, :, self.reach:] + self.residual(z)
-        return residual, self.skip(z[:, :, z.shape[2] - skip_length:])
+        residual = last_steps(x, h.shape[2]) + self.residual(z)
+        return residual, self.skip(last_steps(z, skip_length))
 
     def start(self, batch_size):
         self.conv.start(batch_size)

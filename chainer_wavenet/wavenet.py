@@ -72,7 +72,9 @@ class WaveNet(chainer.Chain):
         """Frame-rate bias -> one value per input sample (first ``length`` samples)."""
         if bias is None or bias.shape[2] == 1:
             return bias
-        return F.repeat(bias, self.config.local_hop, axis=2)[:, :, :length]
+        upsampled = F.repeat(bias, self.config.local_hop, axis=2)
+        extra = upsampled.shape[2] - length
+        return upsampled if extra == 0 else F.split_axis(upsampled, [length], axis=2)[0]
 
     def __call__(self, x, global_ids=None, local_features=None):
         """Logits (batch, n_classes, N - receptive_field + 1) for int32 input x (batch, N)."""

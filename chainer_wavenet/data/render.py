@@ -117,8 +117,8 @@ class NoteRenderer:
         self.soundfont = Path(soundfont) if soundfont is not None else default_soundfont()
         if not self.soundfont.is_file():
             raise WaveNetError(f"{self.soundfont}: SoundFont file not found; check --soundfont")
-        # This synth stays alive so FluidSynth keeps the SoundFont's samples cached
-        # while a fresh synth is made for every note.
+        # Loading here checks the file once. While this synth holds the SoundFont,
+        # FluidSynth shares its sample data with the fresh synth made for each note.
         self._keeper, _ = self._synth()
 
     def _synth(self):

@@ -47,8 +47,8 @@ def add_training_arguments(parser, out, batchsize, length, iterations, interval)
     parser.add_argument("--interval", type=int, default=interval,
                         help=f"steps between validation, log lines, plots and snapshots "
                              f"(default {interval})")
-    parser.add_argument("--validation-crops", type=int, default=64,
-                        help="at most this many validation crops per evaluation (default 64)")
+    parser.add_argument("--validation-crops", type=int, default=32,
+                        help="at most this many validation crops per evaluation (default 32)")
     parser.add_argument("--keep-snapshots", type=int, default=3,
                         help="trainer snapshots to keep (default 3; 0 keeps all)")
     parser.add_argument("--resume", nargs="?", const="latest", default=None,
