@@ -196,8 +196,10 @@ def test_record_missing_a_field_is_named(root):
         load_nsynth(root, "train")
 
 
-@pytest.mark.parametrize("name, value", [("pitch", 128), ("pitch", -1), ("pitch", "60"),
-                                         ("velocity", 60.5), ("instrument_family", 11)])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, value",
+    [("pitch", 128), ("pitch", -1), ("pitch", "60"), ("velocity", 60.5), ("instrument_family", 11)],
+)
 def test_record_with_bad_label_is_named(root, name, value):
     edit_record(root, "bass_electronic_018-040-100", **{name: value})
     with pytest.raises(WaveNetError, match=f"note 'bass_electronic_018-040-100' has {name}="):

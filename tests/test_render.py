@@ -179,4 +179,5 @@ def test_cli_refuses_bad_lists(tmp_path):
     result = run_cli("--out", str(tmp_path / "x"), "--pitches", "60,sixty")
     assert result.returncode == 2 and "--pitches" in result.stderr
     result = run_cli("--out", str(tmp_path / "x"), "--velocities", "0")
-    assert result.returncode == 2 and "error: velocities: values must lie in 1..127" in result.stderr
+    assert result.returncode == 2
+    assert "error: velocities: values must lie in 1..127" in result.stderr

@@ -4,16 +4,15 @@
     python train/render_nsynth.py --programs 0,40 --pitches 48:72:4 --velocities 75,127
 """
 
+import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import argparse  # noqa: E402
-
-import chainer_wavenet  # noqa: E402, F401
+import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
+from chainer_wavenet import cli  # noqa: E402
 from chainer_wavenet.data import render  # noqa: E402
-from chainer_wavenet.errors import WaveNetError  # noqa: E402
 
 
 def int_list(text):
@@ -33,38 +32,37 @@ def joined(values):
     return ",".join(str(v) for v in values)
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="data/nsynth-small", help="dataset folder to write")
-    parser.add_argument("--soundfont", help="General MIDI .sf2 (default: pretty_midi's TimGM6mb)")
+    parser.add_argument("--out", default="data/nsynth-small",
+                        help="dataset folder to write (default data/nsynth-small)")
+    parser.add_argument("--soundfont",
+                        help="General MIDI .sf2 file (default: TimGM6mb.sf2 from pretty_midi)")
     parser.add_argument("--programs", type=int_list, default=list(render.DEFAULT_PROGRAMS),
                         help=f"GM programs 0-119 (default {joined(render.DEFAULT_PROGRAMS)})")
     parser.add_argument("--pitches", type=int_list, default=list(render.DEFAULT_PITCHES),
-                        help="MIDI pitches, list or start:stop:step (default 48:72:2)")
+                        help="MIDI pitches, a list or start:stop:step (default 48:72:2)")
     parser.add_argument("--velocities", type=int_list, default=list(render.DEFAULT_VELOCITIES),
                         help=f"MIDI velocities (default {joined(render.DEFAULT_VELOCITIES)})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the train/valid/test split")
-    parser.add_argument("--force", action="store_true", help="replace a dataset already in --out")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    args = parser.parse_args(argv)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the train/valid/test split (default 0)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the dataset already in --out")
+    cli.add_common_arguments(parser)
+    return parser
 
-    try:
-        summary = render.render_nsynth(
-            args.out, soundfont=args.soundfont, programs=args.programs, pitches=args.pitches,
-            velocities=args.velocities, seed=args.seed, force=args.force,
-        )  # fmt: skip
-    except WaveNetError as error:
-        if args.debug:
-            raise
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+
+def main(args):
+    summary = render.render_nsynth(
+        args.out, soundfont=args.soundfont, programs=args.programs, pitches=args.pitches,
+        velocities=args.velocities, seed=args.seed, force=args.force,
+    )
     counts = ", ".join(f"{split} {n}" for split, n in summary.counts.items())
     print(f"wrote {summary.out}: {counts} notes; {len(summary.silent)} silent skipped; "
-          f"{summary.seconds:.1f} s")  # fmt: skip
+          f"{summary.seconds:.1f} s")
     for note_str in summary.silent:
         print(f"  silent: {note_str}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main, build_parser())

@@ -69,7 +69,7 @@ _PROGRAM_FAMILIES = {
     108: "mallet", 109: "reed", 110: "string", 111: "reed",
 }  # fmt: skip
 _SYNTHETIC = {38, 39, 50, 51, 54, 62, 63, 118, *range(80, 104)}
-_ELECTRONIC = {2, 4, 5, 16, 17, 18, 26, 27, 28, 29, 30, 31, 33, 34, 35, 36, 37}
+_ELECTRONIC = {2, 4, 5, 7, 16, 17, 18, 26, 27, 28, 29, 30, 31, 33, 34, 35, 36, 37}
 
 
 def family(program):

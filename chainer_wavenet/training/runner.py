@@ -131,11 +131,10 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     interval = (args.interval, "iteration")
 
     if len(valid_set):
-        subset = np.linspace(0, len(valid_set) - 1, min(len(valid_set), args.validation_crops))
+        picks = np.linspace(0, len(valid_set) - 1, min(len(valid_set), args.validation_crops))
         valid_iter = chainer.iterators.SerialIterator(
-            chainer.datasets.SubDataset(valid_set, 0, len(valid_set),
-                                        order=np.unique(subset.astype(int))),
-            args.batchsize, repeat=False, shuffle=False)
+            [valid_set[i] for i in np.unique(picks.astype(int))], args.batchsize,
+            repeat=False, shuffle=False)
         trainer.extend(extensions.Evaluator(valid_iter, objective, device=device),
                        trigger=interval)
     if args.lr_decay < 1:

@@ -1,0 +1,154 @@
+"""Use a trained WaveNet autoencoder: encode notes, resynthesize them, change pitch, morph.
+
+    python sample/autoencoder.py encode --model M.h5 --dataset data/nsynth --split valid
+    python sample/autoencoder.py reconstruct --model M.h5 note.wav --pitch 60
+    python sample/autoencoder.py pitch --model M.h5 --dataset DIR --note NAME --pitches 48,55
+    python sample/autoencoder.py interpolate --model M.h5 a.wav b.wav --pitch 60 --steps 5
+"""
+
+import argparse
+import os
+import sys
+import time
+
+from tqdm.auto import tqdm
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import chainer_wavenet  # noqa: E402,F401  (before chainer)
+from chainer_wavenet import cli, snapshot, synthesis  # noqa: E402
+from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
+from chainer_wavenet.files import ensure_output_dir  # noqa: E402
+from chainer_wavenet.generate import check_generation_args  # noqa: E402
+
+
+def common_arguments():
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--model", required=True, help="autoencoder snapshot (.h5)")
+    parser.add_argument("--out", default="result/samples",
+                        help="output folder (default %(default)s)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="softmax temperature: 1 = the model's distribution, < 1 sharper")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="notes encoded or decoded in one pass (default 1)")
+    parser.add_argument("--seed", type=int, help="random seed, for repeatable output")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    parser.add_argument("wavs", nargs="*", metavar="WAV", help="input notes as WAV files")
+    parser.add_argument("--dataset", metavar="DIR", help="NSynth-layout folder instead of WAVs")
+    parser.add_argument("--split", help="split of --dataset: train, valid or test")
+    parser.add_argument("--note", action="append", metavar="NAME",
+                        help="a note of --dataset by name (repeat for more)")
+    parser.add_argument("--pitch", type=int,
+                        help="MIDI pitch 0..127 of WAV inputs; replaces a dataset note's pitch")
+    parser.add_argument("--seconds", type=float,
+                        help="use only the first seconds of each note (default: all of it)")
+    add_device_arguments(parser)
+    cli.add_common_arguments(parser)
+    return parser
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = [common_arguments()]
+    encode = commands.add_parser("encode", parents=common, help="notes -> z")
+    encode.add_argument("--limit", type=int, help="only the first N notes")
+    encode.add_argument("--format", choices=("h5", "npy"), default="h5",
+                        help="one embeddings.h5 (default) or one .npy per note")
+    reconstruct = commands.add_parser("reconstruct", parents=common,
+                                      help="notes -> z -> audio at their own pitch")
+    reconstruct.add_argument("--limit", type=int, help="only the first N notes")
+    pitch = commands.add_parser("pitch", parents=common, help="one note's z at other pitches")
+    pitch.add_argument("--pitches", required=True, help="MIDI pitches, e.g. 48,55,60")
+    interpolate = commands.add_parser("interpolate", parents=common,
+                                      help="notes A, B -> z mixed in steps, at A's pitch")
+    interpolate.add_argument("--steps", type=int, default=5,
+                             help="mixes from A to B, both ends included (default 5)")
+    return parser
+
+
+def run_encode(args, model, rate, max_samples):
+    notes = select(args, rate, limit=args.limit)
+    out = ensure_output_dir(args.out)
+    if args.format == "h5":
+        synthesis.check_free(out, ["embeddings"], args.force, (".h5",))
+    else:
+        synthesis.check_free(out, [n.name for n in notes], args.force, (".npy",))
+    audios = (synthesis.read_note(n, model.hop, max_samples) for n in notes)
+    zs = list(synthesis.encode_all(model, tqdm(audios, "encoding", len(notes), unit="note"),
+                                   args.batch))
+    if args.format == "h5":
+        path = out / "embeddings.h5"
+        synthesis.save_embeddings(path, zs, [n.name for n in notes], [n.pitch for n in notes],
+                                  model.hop, rate, args.force)
+        print(f"wrote {path}: z of {len(zs)} notes, {zs[0].shape[0]} channels x "
+              f"{zs[0].shape[1]} frames")
+    else:
+        for note, z in zip(notes, zs, strict=True):
+            synthesis.save_npy(out / f"{note.name}.npy", z, args.force)
+        print(f"wrote {len(zs)} .npy files of z to {out}")
+
+
+def plan_reconstruct(args, model, rate, max_samples):
+    notes = select(args, rate, limit=args.limit, need_pitch=True)
+    stems = [f"{n.name}_reconstruction" for n in notes]
+    originals = [synthesis.read_note(n, model.hop, max_samples) for n in notes]
+    zs = list(synthesis.encode_all(model, originals, args.batch))
+    return stems, zs, [n.pitch for n in notes], originals
+
+
+def plan_pitch(args, model, rate, max_samples):
+    [note] = select(args, rate, count=1)
+    pitches = synthesis.parse_pitches(args.pitches)
+    original = synthesis.read_note(note, model.hop, max_samples)
+    z = model.encode(original)
+    stems = [f"{note.name}_pitch_{p:03d}" for p in pitches]
+    return stems, [z] * len(pitches), pitches, [original] * len(pitches)
+
+
+def plan_interpolate(args, model, rate, max_samples):
+    a, b = select(args, rate, count=2, need_pitch=True)
+    za, zb = (model.encode(synthesis.read_note(n, model.hop, max_samples)) for n in (a, b))
+    zs = synthesis.interpolate(za, zb, args.steps)
+    stems = [f"{a.name}_to_{b.name}_step_{k:02d}" for k in range(args.steps)]
+    return stems, list(zs), [a.pitch] * args.steps, [None] * args.steps
+
+
+PLANS = {"reconstruct": plan_reconstruct, "pitch": plan_pitch, "interpolate": plan_interpolate}
+
+
+def select(args, rate, limit=None, count=None, need_pitch=False):
+    return synthesis.select_notes(args.wavs, args.dataset, args.split, args.note, limit,
+                                  args.pitch, rate, count, need_pitch)
+
+
+def main(args):
+    check_generation_args(1, args.batch, args.temperature)
+    if args.seconds is not None and not args.seconds > 0:
+        raise chainer_wavenet.WaveNetError(f"--seconds must be > 0, got {args.seconds}")
+    model = snapshot.load(args.model, get_device(args.gpu, args.device))
+    synthesis.check_model(model, args.model, autoencoder=True)
+    rate = synthesis.sample_rate(model)
+    max_samples = None if args.seconds is None else round(args.seconds * rate)
+    if args.command == "encode":
+        run_encode(args, model, rate, max_samples)
+    else:
+        resynthesize(args, model, rate, *PLANS[args.command](args, model, rate, max_samples))
+
+
+def resynthesize(args, model, rate, stems, zs, pitches, originals):
+    """Decode each z at its pitch; write <stem>.wav and a spectrogram (beside the original)."""
+    out = ensure_output_dir(args.out)
+    synthesis.check_free(out, stems, args.force)
+    start = time.perf_counter()
+    audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature, args.seed)
+    seconds = time.perf_counter() - start
+    for stem, samples, original in zip(stems, audio, originals, strict=True):
+        wav, png = synthesis.write_outputs(out, stem, samples, rate, args.force, original)
+        print(f"wrote {wav} ({len(samples)} samples, {len(samples) / rate:.2f} s at {rate} Hz) "
+              f"and {png.name}")
+    total = sum(len(a) for a in audio)
+    print(f"generated {total} samples in {seconds:.1f} s ({total / seconds:.0f} samples/s)")
+
+if __name__ == "__main__":
+    cli.run(main, build_parser())

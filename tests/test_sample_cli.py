@@ -1,0 +1,228 @@
+"""The sample commands end to end: the real scripts in a subprocess, on tiny snapshots."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import soundfile
+
+from chainer_wavenet import mu_law, snapshot
+from chainer_wavenet.audio import write_wav
+from model_fixtures import make_autoencoder, make_wavenet
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 16000
+HOP = 16
+NOTE_SAMPLES = 4000  # 0.25 s
+NOTES = (("flute_synthetic_001-067-075", 67, 2), ("guitar_acoustic_000-060-100", 60, 3),
+         ("guitar_acoustic_000-064-100", 64, 3))
+FAMILIES = {2: "flute", 3: "guitar"}
+
+
+def run(script, *args):
+    """Run sample/<script>.py from the repository root, as a user would, without installing."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, f"sample/{script}.py", *map(str, args)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def refused(result, *fragments):
+    """Exit 2 with one `error: ...` line naming each fragment, and no traceback."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+def wav(path):
+    samples, rate = soundfile.read(path, dtype="float32")
+    assert rate == RATE
+    assert path.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    return samples
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    saved = {
+        "wavenet": (make_wavenet(seed=1), {"sample_rate": RATE}),
+        "speakers": (make_wavenet(seed=2, n_global=3),
+                     {"sample_rate": RATE, "speakers": ["alice", "bob", "carol"]}),
+        "autoencoder": (make_autoencoder(seed=3, encoder_settings=dict(hop=HOP)),
+                        {"sample_rate": RATE}),
+    }
+    for name, (model, metadata) in saved.items():
+        snapshot.save(folder / f"{name}.h5", model, metadata)
+    return {name: folder / f"{name}.h5" for name in saved}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Three sine notes of 0.25 s in the NSynth layout."""
+    folder = tmp_path_factory.mktemp("nsynth")
+    (folder / "audio").mkdir()
+    examples = {}
+    t = np.arange(NOTE_SAMPLES) / RATE
+    for name, pitch, family in NOTES:
+        tone = 0.5 * np.sin(2 * np.pi * 440 * 2 ** ((pitch - 69) / 12) * t)
+        write_wav(folder / "audio" / f"{name}.wav", tone, RATE)
+        instrument = name.split("-")[0]
+        examples[name] = dict(
+            note_str=name, pitch=pitch, velocity=int(name[-3:]), instrument=1,
+            instrument_str=instrument, instrument_family=family,
+            instrument_family_str=FAMILIES[family], instrument_source=2 if "synth" in name else 0,
+            instrument_source_str="synthetic" if "synth" in name else "acoustic",
+            sample_rate=RATE, qualities=[0] * 10)
+    (folder / "examples.json").write_text(json.dumps(examples))
+    return folder
+
+
+# sample/wavenet.py
+
+
+def test_wavenet_writes_files_and_repeats_with_a_seed(models, tmp_path):
+    result = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path / "a",
+                    "--length", "0.05s", "--batch", 2, "--seed", 7))
+    assert "samples/s" in result.stdout and "sample_001.wav" in result.stdout
+    first = [wav(tmp_path / "a" / f"sample_{i:03d}.wav") for i in range(2)]
+    assert [len(s) for s in first] == [800, 800]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        "sample_000.png", "sample_000.wav", "sample_001.png", "sample_001.wav"]
+    ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path / "b", "--length", 800,
+           "--batch", 2, "--seed", 7))
+    np.testing.assert_array_equal(wav(tmp_path / "b" / "sample_001.wav"), first[1])
+
+
+def test_wavenet_prime_and_speaker(models, tmp_path):
+    prime = np.linspace(-0.5, 0.5, 300)
+    write_wav(tmp_path / "prime.wav", prime, RATE)
+    ok(run("wavenet", "--model", models["speakers"], "--out", tmp_path / "out", "--length", 50,
+           "--speaker", "bob", "--prime", tmp_path / "prime.wav", "--prime-length", 100))
+    samples = wav(tmp_path / "out" / "sample_000.wav")
+    assert len(samples) == 150
+    expected = mu_law.decode(mu_law.encode(prime[:100], 32), 32)  # the tiny model's classes
+    np.testing.assert_allclose(samples[:100], expected, atol=1 / 32768)
+
+
+def test_wavenet_speaker_errors(models, tmp_path):
+    common = ("--model", models["speakers"], "--out", tmp_path, "--length", 10)
+    refused(run("wavenet", *common, "--speaker", "dave"), "dave", "0 = alice, 1 = bob")
+    refused(run("wavenet", *common), "--speaker", "choose one")
+    refused(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--speaker", "bob"),
+            "--speaker", "not conditioned")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_input_is_one_line_and_exit_2(models, tmp_path):
+    missing = tmp_path / "no_model.h5"
+    refused(run("wavenet", "--model", missing), str(missing))
+    common = ("--model", models["wavenet"], "--out", tmp_path)
+    refused(run("wavenet", *common, "--temperature", 0), "--temperature")
+    refused(run("wavenet", *common, "--length", "two"), "--length")
+    refused(run("wavenet", *common, "--gpu", 0), "--gpu 0")
+    refused(run("wavenet", "--model", models["autoencoder"], "--out", tmp_path),
+            "sample/autoencoder.py")
+    refused(run("autoencoder", "reconstruct", "--model", models["wavenet"], "--dataset", tmp_path),
+            "sample/wavenet.py")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_needs_force(models, tmp_path):
+    existing = tmp_path / "sample_000.wav"
+    existing.write_bytes(b"my recording")
+    common = ("--model", models["wavenet"], "--out", tmp_path, "--length", 20)
+    refused(run("wavenet", *common), str(existing), "--force")
+    assert existing.read_bytes() == b"my recording"
+    ok(run("wavenet", *common, "--force"))
+    assert len(wav(existing)) == 20
+
+
+# sample/autoencoder.py
+
+
+def test_encode_dataset_to_h5(models, dataset, tmp_path):
+    ok(run("autoencoder", "encode", "--model", models["autoencoder"], "--dataset", dataset,
+           "--out", tmp_path, "--batch", 2))
+    with h5py.File(tmp_path / "embeddings.h5", "r") as f:
+        assert f["z"].shape == (3, 4, NOTE_SAMPLES // HOP)
+        assert [n.decode() for n in f["names"][:]] == [n[0] for n in NOTES]
+        assert f["pitches"][:].tolist() == [n[1] for n in NOTES]
+
+
+def test_encode_wavs_to_npy(models, dataset, tmp_path):
+    ok(run("autoencoder", "encode", "--model", models["autoencoder"], "--format", "npy",
+           "--seconds", 0.1, "--out", tmp_path, *sorted((dataset / "audio").iterdir())[:2]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{n[0]}.npy" for n in NOTES[:2]]
+    assert np.load(tmp_path / f"{NOTES[0][0]}.npy").shape == (4, 1600 // HOP)
+
+
+def test_reconstruct_dataset_notes(models, dataset, tmp_path):
+    result = ok(run("autoencoder", "reconstruct", "--model", models["autoencoder"],
+                    "--dataset", dataset, "--limit", 2, "--seconds", 0.05, "--batch", 2,
+                    "--out", tmp_path))
+    assert "samples/s" in result.stdout
+    for name, _, _ in NOTES[:2]:
+        assert len(wav(tmp_path / f"{name}_reconstruction.wav")) == 800
+    assert len(list(tmp_path.iterdir())) == 4
+
+
+def test_reconstruct_whole_wav_needs_a_pitch(models, dataset, tmp_path):
+    note = dataset / "audio" / f"{NOTES[1][0]}.wav"
+    common = ("reconstruct", "--model", models["autoencoder"], "--out", tmp_path, note)
+    refused(run("autoencoder", *common), "--pitch", str(note))
+    refused(run("autoencoder", *common, "--pitch", 128), "--pitch", "0..127")
+    ok(run("autoencoder", *common, "--pitch", 60))
+    assert len(wav(tmp_path / f"{NOTES[1][0]}_reconstruction.wav")) == NOTE_SAMPLES
+
+
+def test_pitch_shift(models, dataset, tmp_path):
+    ok(run("autoencoder", "pitch", "--model", models["autoencoder"], "--dataset", dataset,
+           "--note", NOTES[2][0], "--pitches", "48,72", "--batch", 2, "--seconds", 0.05,
+           "--out", tmp_path))
+    for pitch in (48, 72):
+        assert len(wav(tmp_path / f"{NOTES[2][0]}_pitch_{pitch:03d}.wav")) == 800
+
+
+def test_interpolate_two_notes(models, dataset, tmp_path):
+    ok(run("autoencoder", "interpolate", "--model", models["autoencoder"], "--dataset", dataset,
+           "--steps", 3, "--batch", 3, "--seconds", 0.05, "--out", tmp_path))
+    stem = f"{NOTES[0][0]}_to_{NOTES[1][0]}"
+    for step in range(3):
+        assert len(wav(tmp_path / f"{stem}_step_{step:02d}.wav")) == 800
+
+
+def test_autoencoder_input_errors(models, dataset, tmp_path):
+    short = tmp_path / "click.wav"
+    write_wav(short, np.zeros(HOP - 1), RATE)
+    common = ("--model", models["autoencoder"], "--out", tmp_path / "out")
+    refused(run("autoencoder", "reconstruct", *common, short, "--pitch", 60),
+            str(short), "shorter than one frame")
+    refused(run("autoencoder", "pitch", *common, short, short, "--pitches", "48"),
+            "takes 1 note")
+    refused(run("autoencoder", "interpolate", *common, "--dataset", dataset, "--note", "nope",
+                "--note", NOTES[0][0]), "no note 'nope'")
+    assert not (tmp_path / "out").exists()
+
+
+# sample/embeddings.py
+
+
+def test_embeddings_plots(models, dataset, tmp_path):
+    result = ok(run("embeddings", "--model", models["autoencoder"], "--dataset", dataset,
+                    "--limit", 2, "--note", NOTES[2][0], "--out", tmp_path))
+    assert NOTES[2][0] in result.stdout
+    for name in ("embeddings_pca.png", "z_over_time.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert len(list(tmp_path.iterdir())) == 2

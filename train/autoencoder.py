@@ -1,0 +1,103 @@
+"""Train the NSynth-style WaveNet autoencoder on a dataset in the NSynth layout.
+
+    python train/autoencoder.py --dataset DIR [--gpu 0] [--preset small|nsynth] [--out ...]
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
+from chainer_wavenet import cli, device  # noqa: E402
+from chainer_wavenet.autoencoder import WaveNetAutoencoder  # noqa: E402
+from chainer_wavenet.config import AUTOENCODER_PRESETS  # noqa: E402
+from chainer_wavenet.data.crops import Crops  # noqa: E402
+from chainer_wavenet.data.nsynth import SAMPLE_RATE, load_nsynth  # noqa: E402
+from chainer_wavenet.training import runner  # noqa: E402
+from chainer_wavenet.training.previews import Reconstructions  # noqa: E402
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True,
+                        help="NSynth-layout root (nsynth-train/, nsynth-valid/) or split folder")
+    parser.add_argument("--preset", choices=sorted(AUTOENCODER_PRESETS), default="small",
+                        help="model size: small (CPU, default) or nsynth (the paper's)")
+    parser.add_argument("--pitch-range", default=None,
+                        help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
+    parser.add_argument("--families", default=None,
+                        help="keep these instrument families, e.g. keyboard,string")
+    parser.add_argument("--preview-notes", type=int, default=2,
+                        help="validation notes reconstructed at every --preview-interval "
+                             "(default 2; 0: none)")
+    parser.add_argument("--preview-seconds", type=float, default=0.5,
+                        help="length of each preview (default 0.5 s)")
+    parser.add_argument("--preview-interval", type=int, default=None,
+                        help="steps between previews (default: at the end only)")
+    runner.add_training_arguments(parser, out="result/autoencoder", batchsize=4, length=2048,
+                                  iterations=600, interval=100)
+    device.add_device_arguments(parser)
+    cli.add_common_arguments(parser)
+    return parser
+
+
+def _filters(args):
+    pitch_range = None
+    if args.pitch_range:
+        lo, _, hi = args.pitch_range.partition(":")
+        try:
+            pitch_range = (int(lo), int(hi))
+        except ValueError:
+            raise chainer_wavenet.WaveNetError(
+                f"--pitch-range must look like 24:84, got {args.pitch_range!r}") from None
+    families = args.families.split(",") if args.families else None
+    return dict(pitch_range=pitch_range, families=families)
+
+
+def _crops(notes, config, length):
+    """Crops whose size is a whole number of encoder frames, labelled with the note's pitch."""
+    hop = config.encoder.hop
+    receptive_field = config.receptive_field
+    size = -(-(receptive_field + length) // hop) * hop
+    return Crops(notes.classes(config.decoder.n_classes), receptive_field,
+                 size - receptive_field, labels=[n.pitch for n in notes.notes],
+                 names=[str(n.path) for n in notes.notes], n_classes=config.decoder.n_classes)
+
+
+def _previews(model, valid, args):
+    count = min(args.preview_notes, len(valid))
+    if count < 1:
+        return []
+    hop = model.hop
+    samples = max(hop, int(args.preview_seconds * SAMPLE_RATE) // hop * hop)
+    picks = [round(i * (len(valid) - 1) / max(1, count - 1)) for i in range(count)]
+    preview = Reconstructions(
+        model, [valid.notes[i].note_str for i in picks],
+        [valid.audio(i)[:samples] for i in picks], [valid.notes[i].pitch for i in picks],
+        SAMPLE_RATE, seed=args.seed)
+    interval = args.preview_interval or args.iteration or args.default_iterations
+    return [(preview, (interval, "iteration"))]
+
+
+def main(args):
+    filters = _filters(args)
+    train = load_nsynth(args.dataset, "train", **filters)
+    valid = load_nsynth(args.dataset, "valid", **filters)
+    config = AUTOENCODER_PRESETS[args.preset]
+    runner.seed_everything(args.seed)
+    model = WaveNetAutoencoder(config)
+    train_crops, valid_crops = _crops(train, config, args.length), _crops(valid, config,
+                                                                         args.length)
+    print(f"{len(train)} training and {len(valid)} validation notes; decoder receptive field "
+          f"{config.receptive_field} samples, hop {config.encoder.hop}; {len(train_crops)} "
+          f"training crops of {train_crops.crop_size} samples")
+    metadata = {"sample_rate": SAMPLE_RATE, "dataset": os.path.abspath(args.dataset)}
+    runner.run_training(model, train_crops, valid_crops, args, metadata,
+                        extra_extensions=_previews(model, valid, args))
+    print(f"model written to {os.path.join(args.out, 'model.h5')}")
+
+
+if __name__ == "__main__":
+    cli.run(main, build_parser())
