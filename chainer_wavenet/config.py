@@ -18,7 +18,7 @@ def _from_dict(cls, values, what):
         raise WaveNetError(f"{what}: unknown settings {unknown}; known: {sorted(names)}")
     try:
         return cls(**values)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise WaveNetError(f"{what}: {error}") from None
 
 
@@ -89,7 +89,8 @@ class EncoderConfig:
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
         if self.filter_width < 1 or self.filter_width % 2 == 0:
             raise WaveNetError("encoder config: filter_width must be odd (non-causal, centred)")
-        if min(self.channels, self.bottleneck, self.hop) < 1 or not self.dilations:
+        if (min(self.channels, self.bottleneck, self.hop) < 1 or not self.dilations
+                or min(self.dilations) < 1):
             raise WaveNetError("encoder config: channels, bottleneck, hop and dilations "
                                "must be positive")
 
@@ -129,12 +130,11 @@ class AutoencoderConfig:
 
     @classmethod
     def from_dict(cls, values):
-        try:
-            return cls(EncoderConfig.from_dict(values["encoder"]),
-                       WaveNetConfig.from_dict(values["decoder"]))
-        except (KeyError, TypeError):
-            raise WaveNetError("autoencoder config: needs 'encoder' and 'decoder' "
-                               "sections") from None
+        if not isinstance(values, dict) or set(values) != {"encoder", "decoder"}:
+            raise WaveNetError("autoencoder config: needs exactly 'encoder' and 'decoder' "
+                               "sections")
+        return cls(EncoderConfig.from_dict(values["encoder"]),
+                   WaveNetConfig.from_dict(values["decoder"]))
 
 
 def autoencoder_config(encoder, decoder_settings):

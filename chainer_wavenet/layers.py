@@ -87,12 +87,14 @@ class GatedResidualBlock(chainer.Chain):
     """
 
     def __init__(self, residual_channels, dilation_channels, skip_channels, width, dilation,
-                 n_global=0, local_channels=0):
+                 n_global=0, local_channels=0, last=False):
         super().__init__()
         gate_channels = 2 * dilation_channels
         with self.init_scope():
             self.conv = DilatedConv1D(residual_channels, gate_channels, width, dilation)
-            self.residual = DilatedConv1D(dilation_channels, residual_channels, 1)
+            # The last block feeds only the skip sum: it has no residual output.
+            self.residual = None if last else DilatedConv1D(dilation_channels,
+                                                            residual_channels, 1)
             self.skip = DilatedConv1D(dilation_channels, skip_channels, 1)
             self.global_bias = L.EmbedID(n_global, gate_channels) if n_global else None
             self.local_bias = (DilatedConv1D(local_channels, gate_channels, 1, nobias=True)
@@ -113,7 +115,8 @@ class GatedResidualBlock(chainer.Chain):
         return bias
 
     def __call__(self, x, bias, skip_length):
-        """Returns the residual output (shorter by ``reach``) and the last ``skip_length`` skips.
+        """Returns the residual output (shorter by ``reach``; None for the last block) and
+        the last ``skip_length`` skips.
 
         ``bias``: None, or the per-sample gate bias whose last samples line up
         with the output (any leading samples are ignored), or (batch, C, 1).
@@ -126,24 +129,31 @@ class GatedResidualBlock(chainer.Chain):
                 bias = last_steps(bias, h.shape[2])
             h = h + bias
         z = gated_activation(h)
-        residual = last_steps(x, h.shape[2]) + self.residual(z)
-        return residual, self.skip(last_steps(z, skip_length))
+        skip = self.skip(last_steps(z, skip_length))
+        if self.residual is None:
+            return None, skip
+        return last_steps(x, h.shape[2]) + self.residual(z), skip
 
     def start(self, batch_size):
         self.conv.start(batch_size)
         xp = self.xp
-        self._out_weights = xp.concatenate(
-            (self.residual.W.array[:, :, 0].T, self.skip.W.array[:, :, 0].T), axis=1)
-        self._out_bias = xp.concatenate((self.residual.b.array, self.skip.b.array))
-        self._gated = xp.empty((batch_size, self.residual.W.shape[1]), self.conv.W.dtype)
+        outputs = [self.skip] if self.residual is None else [self.residual, self.skip]
+        self._out_weights = xp.concatenate([o.W.array[:, :, 0].T for o in outputs], axis=1)
+        self._out_bias = xp.concatenate([o.b.array for o in outputs])
+        self._gated = xp.empty((batch_size, self.skip.W.shape[1]), self.conv.W.dtype)
 
     def step(self, x, bias=None):
-        """One time step: ``x`` (batch, residual), ``bias`` (batch, gate) -> residual, skip."""
+        """One time step: ``x`` (batch, residual), ``bias`` (batch, gate) -> residual, skip.
+
+        The residual is None for the last block.
+        """
         h = self.conv.step(x)
         if bias is not None:
             h += bias
         z, _, _ = gate_forward(h, out=self._gated)
         out = z @ self._out_weights
         out += self._out_bias
+        if self.residual is None:
+            return None, out
         residual_channels = x.shape[1]
         return x + out[:, :residual_channels], out[:, residual_channels:]

@@ -24,7 +24,8 @@ def encode(audio, n_classes=256):
     mu = float(n_classes - 1)
     x = np.clip(audio, -1.0, 1.0)
     y = np.sign(x) * np.log1p(mu * np.abs(x)) / np.log1p(mu)
-    return np.rint((y + 1.0) / 2.0 * mu).astype(np.int32)
+    # Half up, not half to even: silence (0.0) is always class n_classes // 2.
+    return np.floor((y + 1.0) / 2.0 * mu + 0.5).astype(np.int32)
 
 
 def decode(classes, n_classes=256):

@@ -67,8 +67,12 @@ def _open(path):
 def _config_and_metadata(path, f):
     if _text(f.attrs.get("format", "")) != FORMAT:
         raise WaveNetError(f"{path}: HDF5 file is not a chainer-wavenet model snapshot")
-    config = config_from_json(_text(f.attrs["config"]), what=str(path))
-    return config, json.loads(_text(f.attrs.get("metadata", "{}")))
+    config = config_from_json(_text(f.attrs.get("config", "")), what=str(path))
+    try:
+        metadata = json.loads(_text(f.attrs.get("metadata", "{}")))
+    except ValueError:
+        raise WaveNetError(f"{path}: the snapshot's metadata is damaged (not JSON)") from None
+    return config, metadata
 
 
 def load(path, device=None):

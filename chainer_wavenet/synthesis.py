@@ -70,13 +70,14 @@ def speaker_id(model, speaker):
             raise WaveNetError("--speaker: this model is not conditioned on speakers; "
                                "leave --speaker out")
         return None
-    known = ", ".join(f"{i} = {name}" for i, name in enumerate(names[:20]))
-    known = (known + (", ..." if len(names) > 20 else "")) if names else f"ids 0..{n_global - 1}"
     if speaker is None and n_global == 1:
         return 0
+    known = ", ".join(f"{i} = {name}" for i, name in enumerate(names[:20]))
+    known = (known + (", ..." if len(names) > 20 else "")) if names else f"ids 0..{n_global - 1}"
     if speaker is None:
         raise WaveNetError(f"--speaker: this model is conditioned on {n_global} speakers; "
                            f"choose one ({known})")
+    speaker = str(speaker)
     if speaker in names:
         return names.index(speaker)
     if speaker.isdigit() and int(speaker) < n_global:

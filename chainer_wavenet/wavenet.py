@@ -31,8 +31,9 @@ class WaveNet(chainer.Chain):
             self.blocks = chainer.ChainList(*(
                 GatedResidualBlock(config.residual_channels, config.dilation_channels,
                                    config.skip_channels, config.filter_width, dilation,
-                                   config.n_global, config.local_channels)
-                for dilation in config.dilations))
+                                   config.n_global, config.local_channels,
+                                   last=i == len(config.dilations) - 1)
+                for i, dilation in enumerate(config.dilations)))
             self.head1 = DilatedConv1D(config.skip_channels, config.skip_channels, 1)
             # A quiet last layer starts the model near the uniform distribution.
             self.head2 = DilatedConv1D(config.skip_channels, config.n_classes, 1, init_scale=0.1)

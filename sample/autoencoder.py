@@ -89,6 +89,10 @@ def run_encode(args, model, rate, max_samples):
         print(f"wrote {len(zs)} .npy files of z to {out}")
 
 
+# Each plan reads its notes and returns what to decode: output stems, z, pitches, and the
+# original audio to show beside each output (or None).
+
+
 def plan_reconstruct(args, model, rate, max_samples):
     notes = select(args, rate, limit=args.limit, need_pitch=True)
     stems = [f"{n.name}_reconstruction" for n in notes]

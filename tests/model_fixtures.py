@@ -3,7 +3,6 @@
 import chainer
 import numpy as np
 
-import chainer_wavenet  # noqa: F401  (installs the compat shim before chainer is used)
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.config import EncoderConfig, WaveNetConfig, autoencoder_config
 from chainer_wavenet.wavenet import WaveNet
@@ -66,7 +65,7 @@ def parallel_logits(model, x, global_ids=None, local_features=None):
 
 
 def stepped_logits(model, x, global_ids=None, local_features=None):
-    """Logits after each teacher-forced ``step``, (batch, n_classes, N), for classes x (batch, N)."""
+    """Logits after each teacher-forced ``step``: (batch, n_classes, N) for x (batch, N)."""
     with chainer.no_backprop_mode(), chainer.using_config("train", False):
         model.start(x.shape[0], global_ids, local_features)
         steps = [model.step(x[:, t]) for t in range(x.shape[1])]

@@ -7,7 +7,6 @@ import pytest
 from chainer import gradient_check
 from chainer.utils.type_check import InvalidType
 
-import chainer_wavenet  # noqa: F401
 from chainer_wavenet.dilated_convolution import dilated_convolution_1d
 from chainer_wavenet.gated_activation import gated_activation
 

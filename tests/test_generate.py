@@ -3,14 +3,13 @@
 import chainer
 import numpy as np
 import pytest
+from model_fixtures import make_wavenet, random_classes, random_conditions
 
-import chainer_wavenet  # noqa: F401
 from chainer_wavenet import WaveNetError, mu_law
 from chainer_wavenet.config import WaveNetConfig
 from chainer_wavenet.generate import generate, sample_from_logits
 from chainer_wavenet.layers import DilatedConv1D
 from chainer_wavenet.wavenet import WaveNet
-from model_fixtures import make_wavenet, random_classes, random_conditions
 
 CONDITIONINGS = {
     "none": {},
@@ -47,8 +46,8 @@ def test_near_zero_temperature_is_greedy_decoding(conditioning):
     length = 40
     global_ids, local_features = random_conditions(model.config, rng, 2, 6 + length)
     expected, smallest_gap = greedy_by_hand(model, prime, length, global_ids, local_features)
-    assert smallest_gap > 0.02, "logits too close to tell greedy decoding apart"
-    generated = generate(model, length, 2, 1e-3, global_ids, local_features, prime, seed=1)
+    assert smallest_gap > 1e-4, "logits too close to tell greedy decoding apart"
+    generated = generate(model, length, 2, 1e-6, global_ids, local_features, prime, seed=1)
     np.testing.assert_array_equal(generated, expected)
 
 
@@ -58,9 +57,9 @@ def test_batch_generated_together_equals_each_generated_alone():
     rng = np.random.default_rng(2)
     prime = random_classes(rng, 4, 7, 32)
     global_ids, local_features = random_conditions(model.config, rng, 4, 7 + 30)
-    together = generate(model, 30, 4, 1e-3, global_ids, local_features, prime, seed=0)
+    together = generate(model, 30, 4, 1e-6, global_ids, local_features, prime, seed=0)
     for row in range(4):
-        alone = generate(model, 30, 1, 1e-3, global_ids[row:row + 1],
+        alone = generate(model, 30, 1, 1e-6, global_ids[row:row + 1],
                          local_features[row:row + 1], prime[row:row + 1], seed=0)
         np.testing.assert_array_equal(together[row:row + 1], alone)
 
@@ -184,11 +183,11 @@ def test_small_model_learns_a_sine_and_generates_its_frequency():
                                   dilations=(1, 2, 4, 8, 16, 32, 64)))
     tone = mu_law.encode(0.5 * np.sin(2 * np.pi * frequency * np.arange(rate) / rate))
     field = model.receptive_field
-    crop = field + 256
+    crop = field + 192
     optimizer = chainer.optimizers.Adam(alpha=3e-3)
     optimizer.setup(model)
     rng = np.random.default_rng(seed)
-    for _ in range(150):
+    for _ in range(100):
         starts = rng.integers(0, len(tone) - crop, 4)
         batch = np.stack([tone[start:start + crop] for start in starts])
         loss = model.loss(batch)

@@ -3,10 +3,9 @@
 import chainer
 import numpy as np
 import pytest
-
-import chainer_wavenet  # noqa: F401
-from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
 from model_fixtures import randomize_parameters
+
+from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
 
 
 def stepped(layer, x, *per_step):

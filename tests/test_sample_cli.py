@@ -10,10 +10,10 @@ import h5py
 import numpy as np
 import pytest
 import soundfile
+from model_fixtures import make_autoencoder, make_wavenet
 
 from chainer_wavenet import mu_law, snapshot
 from chainer_wavenet.audio import write_wav
-from model_fixtures import make_autoencoder, make_wavenet
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
@@ -92,17 +92,13 @@ def dataset(tmp_path_factory):
 # sample/wavenet.py
 
 
-def test_wavenet_writes_files_and_repeats_with_a_seed(models, tmp_path):
-    result = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path / "a",
-                    "--length", "0.05s", "--batch", 2, "--seed", 7))
+def test_wavenet_writes_files(models, tmp_path):
+    result = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--length",
+                    "0.05s", "--batch", 2, "--seed", 7))
     assert "samples/s" in result.stdout and "sample_001.wav" in result.stdout
-    first = [wav(tmp_path / "a" / f"sample_{i:03d}.wav") for i in range(2)]
-    assert [len(s) for s in first] == [800, 800]
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+    assert [len(wav(tmp_path / f"sample_{i:03d}.wav")) for i in range(2)] == [800, 800]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
         "sample_000.png", "sample_000.wav", "sample_001.png", "sample_001.wav"]
-    ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path / "b", "--length", 800,
-           "--batch", 2, "--seed", 7))
-    np.testing.assert_array_equal(wav(tmp_path / "b" / "sample_001.wav"), first[1])
 
 
 def test_wavenet_prime_and_speaker(models, tmp_path):
@@ -116,26 +112,14 @@ def test_wavenet_prime_and_speaker(models, tmp_path):
     np.testing.assert_allclose(samples[:100], expected, atol=1 / 32768)
 
 
-def test_wavenet_speaker_errors(models, tmp_path):
-    common = ("--model", models["speakers"], "--out", tmp_path, "--length", 10)
-    refused(run("wavenet", *common, "--speaker", "dave"), "dave", "0 = alice, 1 = bob")
-    refused(run("wavenet", *common), "--speaker", "choose one")
-    refused(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--speaker", "bob"),
-            "--speaker", "not conditioned")
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_bad_input_is_one_line_and_exit_2(models, tmp_path):
     missing = tmp_path / "no_model.h5"
     refused(run("wavenet", "--model", missing), str(missing))
     common = ("--model", models["wavenet"], "--out", tmp_path)
     refused(run("wavenet", *common, "--temperature", 0), "--temperature")
-    refused(run("wavenet", *common, "--length", "two"), "--length")
     refused(run("wavenet", *common, "--gpu", 0), "--gpu 0")
-    refused(run("wavenet", "--model", models["autoencoder"], "--out", tmp_path),
-            "sample/autoencoder.py")
-    refused(run("autoencoder", "reconstruct", "--model", models["wavenet"], "--dataset", tmp_path),
-            "sample/wavenet.py")
+    refused(run("wavenet", "--model", models["speakers"], "--out", tmp_path, "--speaker", "dave"),
+            "dave", "0 = alice, 1 = bob, 2 = carol")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -182,7 +166,6 @@ def test_reconstruct_whole_wav_needs_a_pitch(models, dataset, tmp_path):
     note = dataset / "audio" / f"{NOTES[1][0]}.wav"
     common = ("reconstruct", "--model", models["autoencoder"], "--out", tmp_path, note)
     refused(run("autoencoder", *common), "--pitch", str(note))
-    refused(run("autoencoder", *common, "--pitch", 128), "--pitch", "0..127")
     ok(run("autoencoder", *common, "--pitch", 60))
     assert len(wav(tmp_path / f"{NOTES[1][0]}_reconstruction.wav")) == NOTE_SAMPLES
 
@@ -203,16 +186,12 @@ def test_interpolate_two_notes(models, dataset, tmp_path):
         assert len(wav(tmp_path / f"{stem}_step_{step:02d}.wav")) == 800
 
 
-def test_autoencoder_input_errors(models, dataset, tmp_path):
+def test_note_shorter_than_a_frame(models, tmp_path):
     short = tmp_path / "click.wav"
     write_wav(short, np.zeros(HOP - 1), RATE)
     common = ("--model", models["autoencoder"], "--out", tmp_path / "out")
     refused(run("autoencoder", "reconstruct", *common, short, "--pitch", 60),
             str(short), "shorter than one frame")
-    refused(run("autoencoder", "pitch", *common, short, short, "--pitches", "48"),
-            "takes 1 note")
-    refused(run("autoencoder", "interpolate", *common, "--dataset", dataset, "--note", "nope",
-                "--note", NOTES[0][0]), "no note 'nope'")
     assert not (tmp_path / "out").exists()
 
 

@@ -5,11 +5,11 @@ import json
 import h5py
 import numpy as np
 import pytest
+from model_fixtures import make_autoencoder, make_wavenet, parallel_logits
 
 from chainer_wavenet import mu_law, synthesis
 from chainer_wavenet.audio import write_wav
 from chainer_wavenet.errors import WaveNetError
-from model_fixtures import make_autoencoder, make_wavenet, parallel_logits
 
 HOP = 8
 

@@ -4,9 +4,6 @@ import math
 
 import numpy as np
 import pytest
-
-import chainer_wavenet  # noqa: F401
-from chainer_wavenet.wavenet import WaveNet, bits
 from model_fixtures import (
     changed_outputs,
     make_wavenet,
@@ -16,6 +13,8 @@ from model_fixtures import (
     stepped_logits,
     tiny_config,
 )
+
+from chainer_wavenet.wavenet import WaveNet, bits
 
 DILATION_LISTS = [(1,), (1, 2, 4, 8), (2, 1, 4, 1, 2)]
 INPUT_MODES = ["embedding", "scalar"]

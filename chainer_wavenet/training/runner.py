@@ -20,6 +20,7 @@ from chainer_wavenet.training.extensions import (
 )
 from chainer_wavenet.training.objective import NonFiniteLoss, Objective
 from chainer_wavenet.training.order import ReproducibleOrder
+from chainer_wavenet.training.parallel import add_parallel_arguments, create_group
 
 CONFIG_FILE = "config.json"
 
@@ -55,6 +56,7 @@ def add_training_arguments(parser, out, batchsize, length, iterations, interval)
                         help="continue from a trainer snapshot (default: the newest in --out)")
     parser.add_argument("--force", action="store_true",
                         help="start a new run in an --out that already holds one")
+    add_parallel_arguments(parser)
 
 
 def check_training_arguments(args):
@@ -111,18 +113,30 @@ def _stop_trigger(args, n_examples):
 def run_training(model, train_set, valid_set, args, metadata, extra_extensions=()):
     """Train ``model`` with Adam on crops, with validation, logs, plots and snapshots.
 
+    Under MPI (``--communicator``) every rank calls this with the whole
+    dataset; each trains on its share, and rank 0 alone writes files. All
+    ranks resume from rank 0's trainer snapshot: weights and optimizer state
+    are the same on every rank, and so is the iterator's order of local
+    indices (same seed, same share size).
+
     ``args`` comes from a parser set up with :func:`add_training_arguments`,
     ``cli.add_common_arguments`` and ``device.add_device_arguments``.
     """
     check_training_arguments(args)
-    device = get_device(args.gpu, args.device)
-    resume_from = _prepare_out(args, model.config)
+    group = create_group(args.communicator)
+    device = get_device(group.gpu(args.gpu), args.device)
+    try:
+        outcome = _prepare_out(args, model.config) if group.is_root else None
+    except WaveNetError as error:
+        outcome = error
+    resume_from = group.agree(outcome)
     objective = Objective(model)
     objective.to_device(device)
-    optimizer = chainer.optimizers.Adam(alpha=args.lr)
+    optimizer = group.optimizer(chainer.optimizers.Adam(alpha=args.lr))
     optimizer.setup(objective)
     optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(args.grad_clip))
 
+    train_set = group.share(train_set, args.seed)
     train_iter = chainer.iterators.SerialIterator(
         train_set, args.batchsize, order_sampler=ReproducibleOrder(args.seed))
     updater = chainer.training.StandardUpdater(train_iter, optimizer, device=device)
@@ -133,26 +147,27 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     if len(valid_set):
         picks = np.linspace(0, len(valid_set) - 1, min(len(valid_set), args.validation_crops))
         valid_iter = chainer.iterators.SerialIterator(
-            [valid_set[i] for i in np.unique(picks.astype(int))], args.batchsize,
-            repeat=False, shuffle=False)
-        trainer.extend(extensions.Evaluator(valid_iter, objective, device=device),
-                       trigger=interval)
+            group.share([valid_set[i] for i in np.unique(picks.astype(int))], args.seed),
+            args.batchsize, repeat=False, shuffle=False)
+        trainer.extend(group.evaluator(extensions.Evaluator(valid_iter, objective,
+                                                            device=device)), trigger=interval)
     if args.lr_decay < 1:
         trainer.extend(extensions.ExponentialShift("alpha", args.lr_decay),
                        trigger=triggers.ManualScheduleTrigger(
                            sorted({max(1, total // 2), max(1, total * 3 // 4)}), "iteration"))
-    trainer.extend(extensions.observe_lr(), trigger=interval)
-    trainer.extend(extensions.LogReport(trigger=interval))
-    trainer.extend(extensions.PrintReport(
-        ["epoch", "iteration", "main/bits", "validation/main/bits", "lr", "elapsed_time"]))
-    trainer.extend(extensions.ProgressBar(update_interval=max(1, min(10, args.interval))))
-    trainer.extend(LossPlot(["main/bits", "validation/main/bits"]), trigger=interval)
-    model_snapshot = ModelSnapshot(model, metadata=metadata)
+    model_snapshot = ModelSnapshot(model, metadata=dict(metadata, processes=group.size))
     trainer_snapshot = TrainerSnapshot(model, keep=args.keep_snapshots)
-    trainer.extend(model_snapshot, trigger=interval)
-    trainer.extend(trainer_snapshot, trigger=interval)
-    for ext, trigger in extra_extensions:
-        trainer.extend(ext, trigger=trigger)
+    if group.is_root:
+        trainer.extend(extensions.observe_lr(), trigger=interval)
+        trainer.extend(extensions.LogReport(trigger=interval))
+        trainer.extend(extensions.PrintReport(
+            ["epoch", "iteration", "main/bits", "validation/main/bits", "lr", "elapsed_time"]))
+        trainer.extend(extensions.ProgressBar(update_interval=max(1, min(10, args.interval))))
+        trainer.extend(LossPlot(["main/bits", "validation/main/bits"]), trigger=interval)
+        trainer.extend(model_snapshot, trigger=interval)
+        trainer.extend(trainer_snapshot, trigger=interval)
+        for ext, trigger in extra_extensions:
+            trainer.extend(ext, trigger=trigger)
 
     if resume_from is not None:
         try:
@@ -168,7 +183,7 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
         raise WaveNetError(f"{error} at iteration {updater.iteration + 1}; stopped without "
                            f"saving these weights (the last snapshot in {args.out} is intact). "
                            f"Resume it with a lower --lr or --grad-clip") from None
-    if updater.iteration % args.interval:
+    if group.is_root and updater.iteration % args.interval:
         model_snapshot(trainer)
         trainer_snapshot(trainer)
     return trainer

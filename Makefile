@@ -1,0 +1,113 @@
+# Every target sets up what it needs: Debian packages, virtual environments, cached wheels.
+
+PYTHON ?= python3
+VENV ?= .venv
+VENV_NP1 ?= .venv-np1
+CACHE ?= .cache
+EXTRAS ?= test,mpi
+PIP_FLAGS ?= --quiet --progress-bar off --disable-pip-version-check
+PYTEST_ARGS ?= -q --timeout=300
+TESTS ?= tests
+
+CHAINER_VERSION ?= 7.8.1
+MPI4PY_SPEC ?= mpi4py>=3.1
+# mpi4py is compiled with mpicc against the system Open MPI: about 4 min with Python's
+# own -O3 on 2 cores, under a minute at -O0. MPI's work runs in libmpi, not in this wrapper.
+MPI4PY_CFLAGS ?= -O0
+
+# Wheels hold compiled code for one Python, so the cache is kept per interpreter.
+PY_TAG := $(shell $(PYTHON) -c 'import sys; print("cp%d%d" % sys.version_info[:2])' 2>/dev/null)
+WHEELS := $(CACHE)/wheels/$(PY_TAG)
+BUILD_VENV := $(CACHE)/build-venv-$(PY_TAG)
+CHAINER_WHEEL := $(WHEELS)/chainer-$(CHAINER_VERSION)-py3-none-any.whl
+MPI4PY_STAMP := $(WHEELS)/mpi4py.stamp
+
+# Demo job: change flags here.
+DATASET ?= data/nsynth-small
+RESULT ?= result/autoencoder
+RENDER_ARGS ?= --out $(DATASET)
+TRAIN_ARGS ?= --dataset $(DATASET) --out $(RESULT)
+SAMPLE_ARGS ?= reconstruct --model $(RESULT)/model.h5 --out $(RESULT)/samples
+
+APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev
+# Debian's own python3 needs these for venvs and for compiling mpi4py.
+APT_PACKAGES += $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3 python3-venv)
+APT_PACKAGES += $(shell $(PYTHON) -c 'import os, sysconfig; \
+	assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' \
+	2>/dev/null || echo python3-dev)
+
+# Open MPI refuses to start as root (CI runs as root) and to run more ranks than cores.
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+export OMPI_MCA_rmaps_base_oversubscribe := 1
+
+.PHONY: test lint demo system-deps clean
+
+test: $(VENV)/.installed $(VENV_NP1)/.installed
+	@status=0; \
+	echo "== ruff check ."; \
+	$(VENV)/bin/ruff check . || status=1; \
+	for venv in $(VENV) $(VENV_NP1); do \
+		echo "== pytest in $$venv, NumPy $$($$venv/bin/python -c 'import numpy; print(numpy.__version__)')"; \
+		$$venv/bin/python -m pytest $(PYTEST_ARGS) $(TESTS) || status=1; \
+	done; \
+	exit $$status
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+demo: $(DATASET) $(VENV)/.installed
+	$(VENV)/bin/python train/autoencoder.py $(TRAIN_ARGS)
+	$(VENV)/bin/python sample/autoencoder.py $(SAMPLE_ARGS)
+
+# Rendered once; delete the folder to render again.
+$(DATASET): | $(VENV)/.installed
+	$(VENV)/bin/python train/render_nsynth.py $(RENDER_ARGS)
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	cmd="apt-get update && apt-get install -y"; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "Missing Debian packages; run as root:"; \
+		echo "  $$cmd" $$missing; \
+		exit 1; \
+	fi; \
+	echo "== installing" $$missing; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing
+
+$(VENV)/.installed: setup.py requirements/numpy2.txt $(CHAINER_WHEEL) $(MPI4PY_STAMP) | system-deps
+	$(call install-venv,$(VENV),requirements/numpy2.txt)
+
+$(VENV_NP1)/.installed: setup.py requirements/numpy1.txt $(CHAINER_WHEEL) $(MPI4PY_STAMP) | system-deps
+	$(call install-venv,$(VENV_NP1),requirements/numpy1.txt)
+
+# $(1): venv folder, $(2): constraints file (picks the NumPy line).
+define install-venv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(1)/bin/pip install $(PIP_FLAGS) -c $(2) \
+		$(CHAINER_WHEEL) $(WHEELS)/mpi4py-*.whl -e '.[$(EXTRAS)]'
+	touch $(1)/.installed
+endef
+
+# Chainer 7.8.1 is sdist-only and its setup.py needs pkg_resources (setuptools<81).
+$(BUILD_VENV)/.installed: | system-deps
+	$(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip 'setuptools<81' wheel
+	touch $@
+
+$(CHAINER_WHEEL): $(BUILD_VENV)/.installed
+	$(BUILD_VENV)/bin/pip wheel $(PIP_FLAGS) --no-build-isolation --no-deps \
+		--no-binary chainer -w $(WHEELS) chainer==$(CHAINER_VERSION)
+
+$(MPI4PY_STAMP): $(BUILD_VENV)/.installed
+	rm -f $(WHEELS)/mpi4py-*.whl
+	CFLAGS='$(MPI4PY_CFLAGS)' $(BUILD_VENV)/bin/pip wheel $(PIP_FLAGS) --no-deps \
+		--no-binary mpi4py -w $(WHEELS) '$(MPI4PY_SPEC)'
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(VENV_NP1) $(CACHE) build .pytest_cache .ruff_cache .hypothesis *.egg-info
+	find . -path ./data -prune -o -path ./result -prune -o \
+		-name __pycache__ -type d -prune -exec rm -rf {} +
