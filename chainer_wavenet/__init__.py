@@ -1,6 +1,17 @@
-"""WaveNet and the NSynth-style WaveNet autoencoder as Chainer Chains."""
+"""WaveNet and the NSynth-style WaveNet autoencoder as Chainer Chains.
+
+    import chainer_wavenet
+    model = chainer_wavenet.load("result/autoencoder/model.h5")
+    z = model.encode(audio)   # (bottleneck, frames) NumPy
+"""
 
 from chainer_wavenet import compat  # noqa: F401  (must run before chainer)
+from chainer_wavenet.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.config import AutoencoderConfig, EncoderConfig, WaveNetConfig
 from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.generate import generate
+from chainer_wavenet.snapshot import load, save
+from chainer_wavenet.wavenet import WaveNet
 
-__all__ = ["WaveNetError"]
+__all__ = ["AutoencoderConfig", "EncoderConfig", "WaveNet", "WaveNetAutoencoder",
+           "WaveNetConfig", "WaveNetError", "generate", "load", "save"]
