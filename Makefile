@@ -26,8 +26,13 @@ MPI4PY_STAMP := $(WHEELS)/mpi4py.stamp
 DATASET ?= data/nsynth-small
 RESULT ?= result/autoencoder
 RENDER_ARGS ?= --out $(DATASET)
-TRAIN_ARGS ?= --dataset $(DATASET) --out $(RESULT)
-SAMPLE_ARGS ?= reconstruct --model $(RESULT)/model.h5 --out $(RESULT)/samples
+# A second `make demo` continues (or just reuses) the first run instead of refusing.
+TRAIN_ARGS ?= --dataset $(DATASET) --out $(RESULT) \
+	$(if $(wildcard $(RESULT)/snapshot_iter_*.npz),--resume)
+SAMPLE_ARGS ?= reconstruct --model $(RESULT)/model.h5 --dataset $(DATASET) --split valid \
+	--limit 4 --batch 4 --seconds 2 --out $(RESULT)/samples --force
+EMBEDDING_ARGS ?= --model $(RESULT)/model.h5 --dataset $(DATASET) --split train \
+	--out $(RESULT)/embeddings --force
 
 APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev
 # Debian's own python3 needs these for venvs and for compiling mpi4py.
@@ -59,6 +64,9 @@ lint: $(VENV)/.installed
 demo: $(DATASET) $(VENV)/.installed
 	$(VENV)/bin/python train/autoencoder.py $(TRAIN_ARGS)
 	$(VENV)/bin/python sample/autoencoder.py $(SAMPLE_ARGS)
+	$(VENV)/bin/python sample/embeddings.py $(EMBEDDING_ARGS)
+	@echo "== done: listen to $(RESULT)/samples/*.wav; plots in $(RESULT)/*.png," \
+		"$(RESULT)/samples/*.png and $(RESULT)/embeddings/*.png"
 
 # Rendered once; delete the folder to render again.
 $(DATASET): | $(VENV)/.installed

@@ -86,7 +86,8 @@ class WaveNet(chainer.Chain):
                              f"({self.receptive_field})")
         h = self._embed(x)
         skips = 0
-        for block, bias in zip(self.blocks, self.conditions(global_ids, local_features)):
+        for block, bias in zip(self.blocks, self.conditions(global_ids, local_features),
+                               strict=True):
             h, skip = block(h, self._upsample(bias, length), out_length)
             skips += skip
         return self.head2(F.relu(self.head1(F.relu(skips))))
@@ -122,7 +123,7 @@ class WaveNet(chainer.Chain):
             h = self.embed.step(self._decode(x)[:, None])
         frame = self._time // self.config.local_hop
         skips = 0
-        for block, bias in zip(self.blocks, self._biases):
+        for block, bias in zip(self.blocks, self._biases, strict=True):
             if bias is not None:
                 bias = bias[min(frame, len(bias) - 1)]
             h, skip = block.step(h, bias)

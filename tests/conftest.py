@@ -1,10 +1,21 @@
 """Shared fixtures: sine tones and small WAV files in a temporary folder."""
 
+import os
+
+# One BLAS thread per process (set before NumPy loads): tests start subprocesses and MPI
+# ranks on a 2-core machine, where competing OpenBLAS thread pools slow each other ~100x.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 import soundfile
 
 import chainer_wavenet  # noqa: F401  (installs the compat shim before chainer is imported)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "gpu: needs a GPU (Chainer's own test marker)")
 
 
 @pytest.fixture

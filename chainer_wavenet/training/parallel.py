@@ -3,16 +3,27 @@
 Under ``mpiexec -n N`` with ``--communicator``, each rank trains on its own
 share of the crops, gradients are averaged over all ranks every step, and
 only rank 0 writes logs, plots and snapshots. Without a communicator the
-same calls do what a single process needs.
+same calls do what a single process needs, and neither ChainerMN nor mpi4py
+is imported.
 """
+
+import contextlib
+import os
+import sys
+import traceback
 
 import chainer
 import numpy as np
+from chainer.training import extension
 
 from chainer_wavenet.errors import WaveNetError
 
-COMMUNICATORS = ("naive", "flat", "hierarchical", "two_dimensional", "single_node",
-                 "non_cuda_aware", "pure_nccl")
+# The communicators ChainerMN 7.8.1 offers; all but naive need CuPy and a GPU per process.
+COMMUNICATORS = ("naive", "flat", "non_cuda_aware", "pure_nccl")
+CPU_COMMUNICATORS = ("naive",)
+
+# Set by the launchers of Open MPI and of MPICH-like MPIs (Hydra, Slurm's PMI) in every process.
+_LAUNCHER_SIZES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
 
 
 def add_parallel_arguments(parser):
@@ -34,14 +45,23 @@ class SingleProcess:
     def share(self, dataset, seed):
         return dataset
 
-    def optimizer(self, optimizer):
+    def optimizer(self, optimizer, link):
+        optimizer.setup(link)
         return optimizer
 
     def evaluator(self, evaluator):
         return evaluator
 
+    def extensions(self, keys):
+        return []
+
     def agree(self, outcome):
+        if isinstance(outcome, WaveNetError):
+            raise outcome
         return outcome
+
+    def stop_all_on_error(self):
+        return contextlib.nullcontext()
 
 
 class MPIGroup:
@@ -58,35 +78,107 @@ class MPIGroup:
         try:
             self.comm = chainermn.create_communicator(name)
         except Exception as error:  # chainermn raises several kinds for an unusable setup
-            raise WaveNetError(f"--communicator {name}: cannot create it ({error})") from None
+            raise WaveNetError(f"--communicator {name}: cannot create it ({error}); naive is "
+                               f"the one for CPUs") from None
+        self.name = name
         self.rank = self.comm.rank
         self.size = self.comm.size
         self.is_root = self.rank == 0
+        self._agreed = None
 
     def gpu(self, gpu):
         """One GPU per process on each machine: the process's rank on its machine."""
+        if gpu < 0 and self.name not in CPU_COMMUNICATORS:
+            raise WaveNetError(f"--communicator {self.name} trains on GPUs: pass --gpu 0 (each "
+                               f"process then takes the GPU of its rank on its machine), or "
+                               f"use --communicator naive on CPUs")
         return self.comm.intra_rank if gpu >= 0 else gpu
 
     def share(self, dataset, seed):
-        """This rank's equal share of a seeded permutation of ``dataset`` (no data is sent)."""
+        """This rank's share of a seeded permutation of ``dataset`` (no data is sent).
+
+        Every share has the same length, so every rank takes the same number of
+        steps per epoch; when the ranks do not divide the dataset, neighbouring
+        shares overlap by an example.
+        """
         order = np.random.RandomState(seed).permutation(len(dataset))
         begin, end = self._chainermn.scatter_index(len(dataset), self.comm)
         return chainer.datasets.SubDataset(dataset, begin, end, order)
 
-    def optimizer(self, optimizer):
-        return self._chainermn.create_multi_node_optimizer(optimizer, self.comm)
+    def optimizer(self, optimizer, link):
+        """``optimizer`` set up on ``link``, averaging gradients over all ranks.
+
+        Rank 0's weights are broadcast here rather than at the first update,
+        where ChainerMN would skip that step's update (and again after every
+        resume).
+        """
+        multi_node = self._chainermn.create_multi_node_optimizer(optimizer, self.comm)
+        multi_node.setup(link)
+        self.comm.bcast_data(link)
+        multi_node.is_changed(link)  # records the parameters, so the first update is a step
+        return multi_node
 
     def evaluator(self, evaluator):
         return self._chainermn.create_multi_node_evaluator(evaluator, self.comm)
+
+    def extensions(self, keys):
+        """Extensions for every rank: the reported ``keys`` averaged over all ranks."""
+        return [_MeanOverRanks(self.comm, keys)]
 
     def agree(self, outcome):
         """Rank 0's outcome (a value, or a WaveNetError to raise) on every rank."""
         # Wrapped: ChainerMN cannot broadcast a bare None from the root.
         outcome, = self.comm.bcast_obj((outcome,) if self.is_root else None)
         if isinstance(outcome, WaveNetError):
+            self._agreed = outcome
             raise outcome
         return outcome
 
+    @contextlib.contextmanager
+    def stop_all_on_error(self):
+        """Abort every rank when one fails; the others would wait for it forever.
+
+        An error all ranks raised together (from :meth:`agree`) passes through.
+        """
+        try:
+            yield
+        except BaseException as error:
+            if error is self._agreed:
+                raise
+            if isinstance(error, WaveNetError):
+                print(f"error: {error}", file=sys.stderr)
+            else:
+                traceback.print_exc()
+            print(f"rank {self.rank} of {self.size} failed; stopping all", file=sys.stderr,
+                  flush=True)
+            self.comm.mpi_comm.Abort(2 if isinstance(error, WaveNetError) else 1)
+
+
+class _MeanOverRanks(extension.Extension):
+    """Replaces reported values by their mean over all ranks, before LogReport reads them."""
+
+    priority = extension.PRIORITY_EDITOR
+
+    def __init__(self, comm, keys):
+        self.comm = comm
+        self.keys = keys
+
+    def __call__(self, trainer):
+        observation = trainer.observation
+        local = np.array([float(chainer.as_array(observation[key])) for key in self.keys])
+        total = self.comm.allreduce_obj(local)
+        for key, value in zip(self.keys, total / self.comm.size, strict=True):
+            observation[key] = float(value)
+
 
 def create_group(communicator):
-    return SingleProcess() if communicator is None else MPIGroup(communicator)
+    """The group for ``--communicator``; without one, refuse to run as one of many copies."""
+    if communicator is not None:
+        return MPIGroup(communicator)
+    for variable in _LAUNCHER_SIZES:
+        size = os.environ.get(variable, "1")
+        if size.isdigit() and int(size) > 1:
+            raise WaveNetError(f"started as one of {size} processes (by mpiexec) but without "
+                               f"--communicator: each would train alone into the same --out. "
+                               f"Pass --communicator naive (CPUs) or pure_nccl (GPUs)")
+    return SingleProcess()

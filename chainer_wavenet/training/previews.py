@@ -34,6 +34,6 @@ class Reconstructions(extension.Extension):
             z = self.model.encode(self.audio)
             audio = synthesis.decode(self.model, z, self.pitches, seed=self.seed, progress=False)
         iteration = trainer.updater.iteration
-        for name, original, result in zip(self.names, self.audio, audio):
+        for name, original, result in zip(self.names, self.audio, audio, strict=True):
             synthesis.write_outputs(folder, f"iter_{iteration:07d}_{name}", result,
                                     self.sample_rate, force=True, original=original)

@@ -124,6 +124,12 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     """
     check_training_arguments(args)
     group = create_group(args.communicator)
+    with group.stop_all_on_error():
+        return _run_training(group, model, train_set, valid_set, args, metadata,
+                             extra_extensions)
+
+
+def _run_training(group, model, train_set, valid_set, args, metadata, extra_extensions):
     device = get_device(group.gpu(args.gpu), args.device)
     try:
         outcome = _prepare_out(args, model.config) if group.is_root else None
@@ -132,8 +138,7 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     resume_from = group.agree(outcome)
     objective = Objective(model)
     objective.to_device(device)
-    optimizer = group.optimizer(chainer.optimizers.Adam(alpha=args.lr))
-    optimizer.setup(objective)
+    optimizer = group.optimizer(chainer.optimizers.Adam(alpha=args.lr), objective)
     optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(args.grad_clip))
 
     train_set = group.share(train_set, args.seed)
@@ -143,6 +148,8 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     stop, total = _stop_trigger(args, len(train_set))
     trainer = chainer.training.Trainer(updater, stop, out=args.out)
     interval = (args.interval, "iteration")
+    for mean_over_ranks in group.extensions(["main/loss", "main/bits"]):
+        trainer.extend(mean_over_ranks)
 
     if len(valid_set):
         picks = np.linspace(0, len(valid_set) - 1, min(len(valid_set), args.validation_crops))
