@@ -9,6 +9,11 @@ from hypothesis import strategies as st
 from chainer_wavenet.data.crops import Crops
 from chainer_wavenet.errors import WaveNetError
 
+# Position values need more classes than audio's 256 (they are kept as uint32). Its silence
+# class, used for padding, lies above every position the tests make (< 500000).
+POSITION_CLASSES = 2**20
+PADDING = POSITION_CLASSES // 2
+
 
 def positions(length):
     """A sequence whose values are their own indices, so a crop shows where it came from."""
@@ -16,7 +21,7 @@ def positions(length):
 
 
 def test_crops_of_one_sequence():
-    crops = Crops([positions(15)], receptive_field=3, length=4)
+    crops = Crops([positions(15)], receptive_field=3, length=4, n_classes=POSITION_CLASSES)
     assert crops.crop_size == 7 and len(crops) == 3
     starts = [int(crops.get_example(i)[0]) - 1000 for i in range(len(crops))]
     assert starts == [0, 4, 8]
@@ -26,7 +31,7 @@ def test_crops_of_one_sequence():
 
 
 def test_last_crop_is_aligned_to_the_end():
-    crops = Crops([positions(13)], receptive_field=3, length=4)
+    crops = Crops([positions(13)], receptive_field=3, length=4, n_classes=POSITION_CLASSES)
     starts = [int(crops.get_example(i)[0]) - 1000 for i in range(len(crops))]
     assert starts == [0, 4, 6]
 
@@ -42,16 +47,16 @@ def test_every_target_is_covered_once_except_the_end_overlap(extras, receptive_f
     sequences = [
         positions(receptive_field + extra) + 100000 * number for number, extra in enumerate(extras)
     ]
-    crops = Crops(sequences, receptive_field, length)
+    crops = Crops(sequences, receptive_field, length, n_classes=POSITION_CLASSES)
     counts = [np.zeros(len(s), dtype=int) for s in sequences]
     for i in range(len(crops)):
         crop = crops.get_example(i)
         assert crop.dtype == np.int32 and crop.shape == (receptive_field + length,)
-        real = crop[crop >= 1000] - 1000
+        real = crop[crop != PADDING] - 1000
         assert np.all(np.diff(real) == 1)  # a contiguous piece of one sequence
         number = int(real[0]) // 100000
         targets = crop[receptive_field:]
-        targets = targets[targets >= 1000] - 1000 - 100000 * number
+        targets = targets[targets != PADDING] - 1000 - 100000 * number
         counts[number][targets] += 1
     assert len(crops) == sum(-(-extra // length) for extra in extras)  # no wasted crop
     for extra, count in zip(extras, counts, strict=True):
@@ -66,19 +71,20 @@ def test_every_target_is_covered_once_except_the_end_overlap(extras, receptive_f
 
 
 def test_short_sequence_is_left_padded_with_silence():
-    crops = Crops([positions(6)], receptive_field=3, length=5, n_classes=256)
+    crops = Crops([positions(6)], receptive_field=3, length=5, n_classes=4096)
     assert len(crops) == 1
     crop = crops.get_example(0)
-    assert crop.tolist() == [128, 128] + positions(6).tolist()
+    assert crop.tolist() == [2048, 2048] + positions(6).tolist()
 
 
 def test_too_short_sequence_names_file_and_receptive_field():
     with pytest.raises(WaveNetError, match=r"^b.wav: 3 samples .*receptive field of 3 samples"):
-        Crops([positions(10), positions(3)], 3, 4, names=["a.wav", "b.wav"])
+        Crops([positions(10), positions(3)], 3, 4, names=["a.wav", "b.wav"],
+              n_classes=POSITION_CLASSES)
 
 
 def test_labels_come_with_their_crops():
-    crops = Crops([positions(10), positions(20)], 2, 4, labels=[5, 7])
+    crops = Crops([positions(10), positions(20)], 2, 4, labels=[5, 7], n_classes=POSITION_CLASSES)
     examples = [crops.get_example(i) for i in range(len(crops))]
     assert [int(label) for _, label in examples] == [5, 5, 7, 7, 7, 7, 7]
     assert all(isinstance(label, np.int32) for _, label in examples)
@@ -86,21 +92,27 @@ def test_labels_come_with_their_crops():
 
 def test_label_count_must_match():
     with pytest.raises(WaveNetError, match="2 labels for 1 sequences"):
-        Crops([positions(10)], 2, 4, labels=[0, 1])
+        Crops([positions(10)], 2, 4, labels=[0, 1], n_classes=POSITION_CLASSES)
 
 
-def test_crops_are_read_only_views_of_the_waveforms():
-    waveform = positions(50)
-    crop = Crops([waveform], 5, 10).get_example(1)
-    assert np.shares_memory(crop, waveform)
-    with pytest.raises(ValueError):
-        crop[0] = 0
-    waveform[15] = 7  # the source stays writable
-    assert waveform[15] == 7
+def test_audio_classes_are_kept_as_uint8_and_served_as_int32():
+    waveform = np.arange(300, dtype=np.int32) % 256
+    crops = Crops([waveform], 5, 10)
+    assert crops._sequences[0].dtype == np.uint8
+    crop = crops.get_example(1)
+    assert crop.dtype == np.int32 and crop.tolist() == waveform[10:25].tolist()
+    crop[0] = 0  # a copy: the kept sequence is untouched
+    assert crops.get_example(1)[0] == waveform[10]
+
+
+def test_class_index_out_of_range_is_refused():
+    with pytest.raises(WaveNetError, match="256"):
+        Crops([np.array([1, 2, 300, 4, 5, 6, 7])], 2, 3, names=["x.wav"])
 
 
 def test_batches_through_a_chainer_iterator():
-    crops = Crops([positions(40), positions(30)], 4, 8, labels=[0, 1])
+    crops = Crops([positions(40), positions(30)], 4, 8, labels=[0, 1],
+                  n_classes=POSITION_CLASSES)
     iterator = chainer.iterators.SerialIterator(crops, 3, repeat=False, shuffle=False)
     inputs, labels = chainer.dataset.concat_examples(next(iterator))
     assert inputs.shape == (3, 12) and inputs.dtype == np.int32

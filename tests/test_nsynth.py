@@ -110,7 +110,7 @@ def test_audio_is_read_lazily_and_mu_law_encoded_once(root):
     assert audio.dtype == np.float32 and audio.shape == (1600,)
     np.testing.assert_allclose(audio, tone(72, 100), atol=1 / 32767)
     classes = dataset.classes()
-    assert len(classes) == len(dataset) and classes[i].dtype == np.int32
+    assert len(classes) == len(dataset) and classes[i].dtype == np.uint8
     np.testing.assert_array_equal(classes[i], mu_law.encode(audio))
     assert dataset.classes() is classes
     assert dataset.classes(16)[i].max() < 16

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from chainer_wavenet import mu_law
 from chainer_wavenet.audio import read_wav
+from chainer_wavenet.data.crops import compact_classes
 from chainer_wavenet.errors import WaveNetError
 
 SAMPLE_RATE = 16000
@@ -67,13 +68,15 @@ class NSynthSet:
         return self._audio
 
     def classes(self, n_classes=256):
-        """Int32 mu-law class indices of every note, each file read once and kept."""
+        """Mu-law class indices of every note (uint8 for 256 classes), each file read once
+        and kept."""
         if n_classes not in self._classes:
             if self._audio is not None:
                 waveforms = self._audio
             else:
                 waveforms = (self.audio(i) for i in range(len(self)))
-            self._classes[n_classes] = [mu_law.encode(a, n_classes) for a in waveforms]
+            self._classes[n_classes] = [compact_classes(mu_law.encode(a, n_classes), n_classes)
+                                        for a in waveforms]
         return self._classes[n_classes]
 
 
