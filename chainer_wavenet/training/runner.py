@@ -25,7 +25,7 @@ from chainer_wavenet.training.parallel import add_parallel_arguments, create_gro
 CONFIG_FILE = "config.json"
 
 
-def add_training_arguments(parser, out, batchsize, length, iterations, interval):
+def add_training_arguments(parser, out, batchsize, length, iterations, interval, lr=1e-3):
     """The Chainer-convention flags shared by every train script, with its defaults."""
     parser.add_argument("--out", "-o", default=out, help=f"output folder (default {out})")
     parser.add_argument("--batchsize", "-b", type=int, default=batchsize,
@@ -38,7 +38,7 @@ def add_training_arguments(parser, out, batchsize, length, iterations, interval)
                       help=f"training steps (default {iterations})")
     stop.add_argument("--epoch", "-e", type=int, default=None, help="epochs instead of steps")
     parser.set_defaults(default_iterations=iterations)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam step size (default 1e-3)")
+    parser.add_argument("--lr", type=float, default=lr, help=f"Adam step size (default {lr:g})")
     parser.add_argument("--lr-decay", type=float, default=0.5,
                         help="factor applied to the step size at 50%% and 75%% of training "
                              "(default 0.5; 1 keeps it constant)")
