@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, snapshot, synthesis  # noqa: E402
+from chainer_wavenet import cli, sampling_inputs, sampling_outputs, snapshot, synthesis  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
 from chainer_wavenet.generate import check_generation_args  # noqa: E402
@@ -71,21 +71,21 @@ def run_encode(args, model, rate, max_samples):
     notes = select(args, rate, limit=args.limit)
     out = ensure_output_dir(args.out)
     if args.format == "h5":
-        synthesis.check_free(out, ["embeddings"], args.force, (".h5",))
+        sampling_outputs.check_free(out, ["embeddings"], args.force, (".h5",))
     else:
-        synthesis.check_free(out, [n.name for n in notes], args.force, (".npy",))
-    audios = (synthesis.read_note(n, model.hop, max_samples) for n in notes)
+        sampling_outputs.check_free(out, [n.name for n in notes], args.force, (".npy",))
+    audios = (sampling_inputs.read_note(n, model.hop, max_samples) for n in notes)
     zs = list(synthesis.encode_all(model, tqdm(audios, "encoding", len(notes), unit="note"),
                                    args.batch))
     if args.format == "h5":
         path = out / "embeddings.h5"
-        synthesis.save_embeddings(path, zs, [n.name for n in notes], [n.pitch for n in notes],
-                                  model.hop, rate, args.force)
+        sampling_outputs.save_embeddings(path, zs, [n.name for n in notes],
+                                         [n.pitch for n in notes], model.hop, rate, args.force)
         print(f"wrote {path}: z of {len(zs)} notes, {zs[0].shape[0]} channels x "
               f"{zs[0].shape[1]} frames")
     else:
         for note, z in zip(notes, zs, strict=True):
-            synthesis.save_npy(out / f"{note.name}.npy", z, args.force)
+            sampling_outputs.save_npy(out / f"{note.name}.npy", z, args.force)
         print(f"wrote {len(zs)} .npy files of z to {out}")
 
 
@@ -96,15 +96,15 @@ def run_encode(args, model, rate, max_samples):
 def plan_reconstruct(args, model, rate, max_samples):
     notes = select(args, rate, limit=args.limit, need_pitch=True)
     stems = [f"{n.name}_reconstruction" for n in notes]
-    originals = [synthesis.read_note(n, model.hop, max_samples) for n in notes]
+    originals = [sampling_inputs.read_note(n, model.hop, max_samples) for n in notes]
     zs = list(synthesis.encode_all(model, originals, args.batch))
     return stems, zs, [n.pitch for n in notes], originals
 
 
 def plan_pitch(args, model, rate, max_samples):
     [note] = select(args, rate, count=1)
-    pitches = synthesis.parse_pitches(args.pitches)
-    original = synthesis.read_note(note, model.hop, max_samples)
+    pitches = sampling_inputs.parse_pitches(args.pitches)
+    original = sampling_inputs.read_note(note, model.hop, max_samples)
     z = model.encode(original)
     stems = [f"{note.name}_pitch_{p:03d}" for p in pitches]
     return stems, [z] * len(pitches), pitches, [original] * len(pitches)
@@ -112,7 +112,7 @@ def plan_pitch(args, model, rate, max_samples):
 
 def plan_interpolate(args, model, rate, max_samples):
     a, b = select(args, rate, count=2, need_pitch=True)
-    za, zb = (model.encode(synthesis.read_note(n, model.hop, max_samples)) for n in (a, b))
+    za, zb = (model.encode(sampling_inputs.read_note(n, model.hop, max_samples)) for n in (a, b))
     zs = synthesis.interpolate(za, zb, args.steps)
     stems = [f"{a.name}_to_{b.name}_step_{k:02d}" for k in range(args.steps)]
     return stems, list(zs), [a.pitch] * args.steps, [None] * args.steps
@@ -122,7 +122,7 @@ PLANS = {"reconstruct": plan_reconstruct, "pitch": plan_pitch, "interpolate": pl
 
 
 def select(args, rate, limit=None, count=None, need_pitch=False):
-    return synthesis.select_notes(args.wavs, args.dataset, args.split, args.note, limit,
+    return sampling_inputs.select_notes(args.wavs, args.dataset, args.split, args.note, limit,
                                   args.pitch, rate, count, need_pitch)
 
 
@@ -131,8 +131,8 @@ def main(args):
     if args.seconds is not None and not args.seconds > 0:
         raise chainer_wavenet.WaveNetError(f"--seconds must be > 0, got {args.seconds}")
     model = snapshot.load(args.model, get_device(args.gpu, args.device))
-    synthesis.check_model(model, args.model, autoencoder=True)
-    rate = synthesis.sample_rate(model)
+    sampling_inputs.check_model(model, args.model, autoencoder=True)
+    rate = sampling_inputs.sample_rate(model)
     max_samples = None if args.seconds is None else round(args.seconds * rate)
     if args.command == "encode":
         run_encode(args, model, rate, max_samples)
@@ -143,12 +143,12 @@ def main(args):
 def resynthesize(args, model, rate, stems, zs, pitches, originals):
     """Decode each z at its pitch; write <stem>.wav and a spectrogram (beside the original)."""
     out = ensure_output_dir(args.out)
-    synthesis.check_free(out, stems, args.force)
+    sampling_outputs.check_free(out, stems, args.force)
     start = time.perf_counter()
     audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature, args.seed)
     seconds = time.perf_counter() - start
     for stem, samples, original in zip(stems, audio, originals, strict=True):
-        wav, png = synthesis.write_outputs(out, stem, samples, rate, args.force, original)
+        wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original)
         print(f"wrote {wav} ({len(samples)} samples, {len(samples) / rate:.2f} s at {rate} Hz) "
               f"and {png.name}")
     total = sum(len(a) for a in audio)

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, plots, snapshot, synthesis  # noqa: E402
+from chainer_wavenet import cli, plots, sampling_inputs, sampling_outputs, snapshot, synthesis  # noqa: E402
 from chainer_wavenet.data.nsynth import FAMILIES  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
@@ -44,19 +44,19 @@ def main(args):
     if args.seconds is not None and not args.seconds > 0:
         raise chainer_wavenet.WaveNetError(f"--seconds must be > 0, got {args.seconds}")
     model = snapshot.load(args.model, get_device(args.gpu, args.device))
-    synthesis.check_model(model, args.model, autoencoder=True)
-    rate = synthesis.sample_rate(model)
+    sampling_inputs.check_model(model, args.model, autoencoder=True)
+    rate = sampling_inputs.sample_rate(model)
     max_samples = None if args.seconds is None else round(args.seconds * rate)
-    notes = synthesis.select_notes(dataset=args.dataset, split=args.split, limit=args.limit,
+    notes = sampling_inputs.select_notes(dataset=args.dataset, split=args.split, limit=args.limit,
                                    rate=rate)
     names = [n.name for n in notes]
     chosen = args.note or names[0]
-    extra = [] if chosen in names else synthesis.select_notes(
+    extra = [] if chosen in names else sampling_inputs.select_notes(
         dataset=args.dataset, split=args.split, names=[chosen], rate=rate)
     out = ensure_output_dir(args.out)
-    synthesis.check_free(out, ["embeddings_pca", "z_over_time"], args.force, (".png",))
+    sampling_outputs.check_free(out, ["embeddings_pca", "z_over_time"], args.force, (".png",))
 
-    audios = (synthesis.read_note(n, model.hop, max_samples) for n in notes + extra)
+    audios = (sampling_inputs.read_note(n, model.hop, max_samples) for n in notes + extra)
     zs = list(synthesis.encode_all(
         model, tqdm(audios, "encoding", len(notes) + len(extra), unit="note"), args.batch))
     z_note = zs[(names + [chosen]).index(chosen)]

@@ -11,7 +11,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, snapshot, synthesis  # noqa: E402
+from chainer_wavenet import cli, sampling_inputs, sampling_outputs, snapshot, synthesis  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
 from chainer_wavenet.generate import check_generation_args  # noqa: E402
@@ -47,26 +47,26 @@ def main(args):
     if args.prime_length is not None and args.prime is None:
         raise chainer_wavenet.WaveNetError("--prime-length needs --prime WAV")
     model = snapshot.load(args.model, get_device(args.gpu, args.device))
-    synthesis.check_model(model, args.model, autoencoder=False)
-    rate = synthesis.sample_rate(model)
-    length = synthesis.parse_duration(args.length, rate, "--length")
-    speaker = synthesis.speaker_id(model, args.speaker)
+    sampling_inputs.check_model(model, args.model, autoencoder=False)
+    rate = sampling_inputs.sample_rate(model)
+    length = sampling_inputs.parse_duration(args.length, rate, "--length")
+    speaker = sampling_inputs.speaker_id(model, args.speaker)
     prime = None
     if args.prime is not None:
-        prime_length = synthesis.parse_duration(args.prime_length or model.receptive_field,
+        prime_length = sampling_inputs.parse_duration(args.prime_length or model.receptive_field,
                                                 rate, "--prime-length")
-        prime = synthesis.read_prime(args.prime, model, prime_length)
+        prime = sampling_inputs.read_prime(args.prime, model, prime_length)
         print(f"priming with the first {len(prime)} samples of {args.prime}")
     out = ensure_output_dir(args.out)
     stems = [f"sample_{i:03d}" for i in range(args.batch)]
-    synthesis.check_free(out, stems, args.force)
+    sampling_outputs.check_free(out, stems, args.force)
 
     start = time.perf_counter()
     audio = synthesis.sample_audio(model, length, args.batch, args.temperature, speaker, prime,
                                    args.seed)
     seconds = time.perf_counter() - start
     for stem, samples in zip(stems, audio, strict=True):
-        wav, png = synthesis.write_outputs(out, stem, samples, rate, args.force)
+        wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force)
         print(f"wrote {wav} ({len(samples)} samples, {len(samples) / rate:.2f} s at {rate} Hz) "
               f"and {png.name}")
     print(f"generated {args.batch} x {length} samples in {seconds:.1f} s "

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from model_fixtures import make_autoencoder, make_wavenet, parallel_logits
 
-from chainer_wavenet import mu_law, synthesis
+from chainer_wavenet import mu_law, sampling_inputs, sampling_outputs, synthesis
 from chainer_wavenet.audio import write_wav
 from chainer_wavenet.errors import WaveNetError
 
@@ -20,47 +20,47 @@ def autoencoder():
 
 
 def test_parse_duration():
-    assert synthesis.parse_duration("16000", 16000, "--length") == 16000
-    assert synthesis.parse_duration("2.5s", 16000, "--length") == 40000
-    assert synthesis.parse_duration(300, 16000, "--length") == 300
+    assert sampling_inputs.parse_duration("16000", 16000, "--length") == 16000
+    assert sampling_inputs.parse_duration("2.5s", 16000, "--length") == 40000
+    assert sampling_inputs.parse_duration(300, 16000, "--length") == 300
     for bad in ("abc", "0", "-3", "0.00001s", "nans", "s"):
         with pytest.raises(WaveNetError, match="--length"):
-            synthesis.parse_duration(bad, 16000, "--length")
+            sampling_inputs.parse_duration(bad, 16000, "--length")
 
 
 def test_speaker_id_by_name_or_id():
     model = make_wavenet(n_global=3)
     model.metadata = {"speakers": ["alice", "bob", "carol"]}
-    assert synthesis.speaker_id(model, "bob") == 1
-    assert synthesis.speaker_id(model, "2") == 2
+    assert sampling_inputs.speaker_id(model, "bob") == 1
+    assert sampling_inputs.speaker_id(model, "2") == 2
     for bad in ("dave", "3"):
         with pytest.raises(WaveNetError, match="0 = alice, 1 = bob, 2 = carol"):
-            synthesis.speaker_id(model, bad)
+            sampling_inputs.speaker_id(model, bad)
     with pytest.raises(WaveNetError, match="choose one"):
-        synthesis.speaker_id(model, None)
+        sampling_inputs.speaker_id(model, None)
 
 
 def test_speaker_id_without_names_or_conditioning():
     model = make_wavenet(n_global=2)
     model.metadata = {}
-    assert synthesis.speaker_id(model, "1") == 1
+    assert sampling_inputs.speaker_id(model, "1") == 1
     with pytest.raises(WaveNetError, match="ids 0..1"):
-        synthesis.speaker_id(model, "x")
-    assert synthesis.speaker_id(make_wavenet(n_global=1), None) == 0
-    assert synthesis.speaker_id(make_wavenet(), None) is None
+        sampling_inputs.speaker_id(model, "x")
+    assert sampling_inputs.speaker_id(make_wavenet(n_global=1), None) == 0
+    assert sampling_inputs.speaker_id(make_wavenet(), None) is None
     with pytest.raises(WaveNetError, match="not conditioned"):
-        synthesis.speaker_id(make_wavenet(), "alice")
+        sampling_inputs.speaker_id(make_wavenet(), "alice")
 
 
 def test_check_model(autoencoder):
-    synthesis.check_model(autoencoder, "ae.h5", autoencoder=True)
-    synthesis.check_model(make_wavenet(), "wn.h5", autoencoder=False)
+    sampling_inputs.check_model(autoencoder, "ae.h5", autoencoder=True)
+    sampling_inputs.check_model(make_wavenet(), "wn.h5", autoencoder=False)
     with pytest.raises(WaveNetError, match="ae.h5: is an autoencoder"):
-        synthesis.check_model(autoencoder, "ae.h5", autoencoder=False)
+        sampling_inputs.check_model(autoencoder, "ae.h5", autoencoder=False)
     with pytest.raises(WaveNetError, match="wn.h5: is a WaveNet"):
-        synthesis.check_model(make_wavenet(), "wn.h5", autoencoder=True)
+        sampling_inputs.check_model(make_wavenet(), "wn.h5", autoencoder=True)
     with pytest.raises(WaveNetError, match="local features"):
-        synthesis.check_model(make_wavenet(local_channels=2), "wn.h5", autoencoder=False)
+        sampling_inputs.check_model(make_wavenet(local_channels=2), "wn.h5", autoencoder=False)
 
 
 def test_sample_audio_starts_with_the_prime():
@@ -138,10 +138,10 @@ def test_decode_all_keeps_order_and_lengths(autoencoder):
 
 
 def test_parse_pitches():
-    assert synthesis.parse_pitches("48, 55,60") == [48, 55, 60]
+    assert sampling_inputs.parse_pitches("48, 55,60") == [48, 55, 60]
     for bad in ("48,x", "48,128", ""):
         with pytest.raises(WaveNetError, match="--pitches"):
-            synthesis.parse_pitches(bad)
+            sampling_inputs.parse_pitches(bad)
 
 
 @pytest.fixture
@@ -162,20 +162,20 @@ def dataset(tmp_path):
 
 
 def test_select_dataset_notes(dataset):
-    notes = synthesis.select_notes(dataset=dataset, split="valid")
+    notes = sampling_inputs.select_notes(dataset=dataset, split="valid")
     assert [(n.name, n.pitch, n.record.family) for n in notes] == [
         ("flute_acoustic_002-067-100", 67, 2), ("guitar_acoustic_001-060-075", 60, 3),
         ("guitar_acoustic_001-064-075", 64, 3)]
     assert len(notes[0].read()) == 100
-    picked = synthesis.select_notes(dataset=dataset, split="valid",
+    picked = sampling_inputs.select_notes(dataset=dataset, split="valid",
                                     names=["guitar_acoustic_001-064-075"], pitch=30)
     assert [(n.name, n.pitch) for n in picked] == [("guitar_acoustic_001-064-075", 30)]
-    assert len(synthesis.select_notes(dataset=dataset, split="valid", count=2)) == 2
-    assert len(synthesis.select_notes(dataset=dataset, split="valid", limit=1)) == 1
+    assert len(sampling_inputs.select_notes(dataset=dataset, split="valid", count=2)) == 2
+    assert len(sampling_inputs.select_notes(dataset=dataset, split="valid", limit=1)) == 1
     with pytest.raises(WaveNetError, match="no note 'nope'"):
-        synthesis.select_notes(dataset=dataset, split="valid", names=["nope"])
+        sampling_inputs.select_notes(dataset=dataset, split="valid", names=["nope"])
     with pytest.raises(WaveNetError, match="22050 Hz"):
-        synthesis.select_notes(dataset=dataset, split="valid", rate=22050)
+        sampling_inputs.select_notes(dataset=dataset, split="valid", rate=22050)
 
 
 def test_select_wav_notes(tmp_path):
@@ -184,48 +184,48 @@ def test_select_wav_notes(tmp_path):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         write_wav(tmp_path / name, np.zeros(50), 16000)
         paths.append(tmp_path / name)
-    notes = synthesis.select_notes(paths[:2], pitch=60, need_pitch=True)
+    notes = sampling_inputs.select_notes(paths[:2], pitch=60, need_pitch=True)
     assert [(n.name, n.pitch) for n in notes] == [("a", 60), ("b", 60)]
     with pytest.raises(WaveNetError, match="--pitch: required"):
-        synthesis.select_notes(paths[:2], need_pitch=True)
+        sampling_inputs.select_notes(paths[:2], need_pitch=True)
     with pytest.raises(WaveNetError, match="two inputs are named 'a'"):
-        synthesis.select_notes(paths)
+        sampling_inputs.select_notes(paths)
     with pytest.raises(WaveNetError, match="takes 1 note"):
-        synthesis.select_notes(paths[:2], count=1)
+        sampling_inputs.select_notes(paths[:2], count=1)
     with pytest.raises(WaveNetError, match="--pitch: MIDI pitch"):
-        synthesis.select_notes(paths[:1], pitch=-1)
+        sampling_inputs.select_notes(paths[:1], pitch=-1)
     with pytest.raises(WaveNetError, match="no input notes"):
-        synthesis.select_notes()
+        sampling_inputs.select_notes()
     with pytest.raises(WaveNetError, match="not both"):
-        synthesis.select_notes(paths[:1], dataset=tmp_path)
+        sampling_inputs.select_notes(paths[:1], dataset=tmp_path)
 
 
 def test_read_note_cuts_to_whole_frames():
-    note = synthesis.NoteInput("n", 60, "n.wav", lambda: np.arange(30, dtype=np.float32))
-    assert len(synthesis.read_note(note, HOP)) == 24
-    assert len(synthesis.read_note(note, HOP, max_samples=20)) == 16
+    note = sampling_inputs.NoteInput("n", 60, "n.wav", lambda: np.arange(30, dtype=np.float32))
+    assert len(sampling_inputs.read_note(note, HOP)) == 24
+    assert len(sampling_inputs.read_note(note, HOP, max_samples=20)) == 16
     with pytest.raises(WaveNetError, match="n.wav: 5 samples is shorter than one frame"):
-        synthesis.read_note(note, HOP, max_samples=5)
+        sampling_inputs.read_note(note, HOP, max_samples=5)
 
 
 def test_check_free(tmp_path):
     (tmp_path / "x.png").write_bytes(b"")
-    synthesis.check_free(tmp_path, ["y"], force=False)
-    synthesis.check_free(tmp_path, ["x"], force=True)
+    sampling_outputs.check_free(tmp_path, ["y"], force=False)
+    sampling_outputs.check_free(tmp_path, ["x"], force=True)
     with pytest.raises(WaveNetError, match="x.png: already exists; pass --force"):
-        synthesis.check_free(tmp_path, ["y", "x"], force=False)
+        sampling_outputs.check_free(tmp_path, ["y", "x"], force=False)
 
 
 def test_save_embeddings(tmp_path):
     zs = [np.full((4, 3), i, np.float32) for i in range(2)]
     path = tmp_path / "embeddings.h5"
-    synthesis.save_embeddings(path, zs, ["a", "b"], [60, None], HOP, 16000)
+    sampling_outputs.save_embeddings(path, zs, ["a", "b"], [60, None], HOP, 16000)
     with h5py.File(path, "r") as f:
         np.testing.assert_array_equal(f["z"][:], np.stack(zs))
         assert [n.decode() for n in f["names"][:]] == ["a", "b"]
         assert f["pitches"][:].tolist() == [60, -1]
         assert f.attrs["hop"] == HOP and f.attrs["sample_rate"] == 16000
     with pytest.raises(WaveNetError, match="differ in length"):
-        synthesis.save_embeddings(tmp_path / "other.h5", [zs[0], zs[1][:, :2]], ["a", "b"],
+        sampling_outputs.save_embeddings(tmp_path / "other.h5", [zs[0], zs[1][:, :2]], ["a", "b"],
                                   [1, 2], HOP, 16000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["embeddings.h5"]

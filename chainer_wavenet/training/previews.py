@@ -6,7 +6,7 @@ import chainer
 import numpy as np
 from chainer.training import extension
 
-from chainer_wavenet import synthesis
+from chainer_wavenet import sampling_outputs, synthesis
 
 
 class Reconstructions(extension.Extension):
@@ -35,5 +35,5 @@ class Reconstructions(extension.Extension):
             audio = synthesis.decode(self.model, z, self.pitches, seed=self.seed, progress=False)
         iteration = trainer.updater.iteration
         for name, original, result in zip(self.names, self.audio, audio, strict=True):
-            synthesis.write_outputs(folder, f"iter_{iteration:07d}_{name}", result,
+            sampling_outputs.write_outputs(folder, f"iter_{iteration:07d}_{name}", result,
                                     self.sample_rate, force=True, original=original)
