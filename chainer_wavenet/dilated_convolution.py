@@ -50,10 +50,11 @@ class DilatedConvolution1D(function_node.FunctionNode):
                 f"input of {x.shape[2]} samples is shorter than the convolution's "
                 f"span of {self.dilation * (W.shape[2] - 1) + 1}"
             )
-        y = xp.matmul(W[:, :, 0], x[:, :, :length])
-        for j in range(1, W.shape[2]):
+        taps = xp.ascontiguousarray(W.transpose(2, 0, 1))  # BLAS wants contiguous taps
+        y = xp.matmul(taps[0], x[:, :, :length])
+        for j in range(1, len(taps)):
             start = j * self.dilation
-            y += xp.matmul(W[:, :, j], x[:, :, start:start + length])
+            y += xp.matmul(taps[j], x[:, :, start:start + length])
         if len(inputs) == 3:
             y += inputs[2][None, :, None]
         return y,
@@ -77,10 +78,13 @@ class DilatedConvolution1DGrad(function_node.FunctionNode):
         length = gy.shape[2]
         grads = []
         if 0 in self.indexes:
-            gx = xp.zeros_like(x)
-            for j in range(W.shape[2]):
+            taps = xp.ascontiguousarray(W.transpose(2, 1, 0))
+            gx = xp.empty(x.shape, x.dtype)
+            xp.matmul(taps[0], gy, out=gx[:, :, :length])
+            gx[:, :, length:] = 0
+            for j in range(1, len(taps)):
                 start = j * self.dilation
-                gx[:, :, start:start + length] += xp.matmul(W[:, :, j].T, gy)
+                gx[:, :, start:start + length] += xp.matmul(taps[j], gy)
             grads.append(gx)
         if 1 in self.indexes:
             gW = xp.empty_like(W)

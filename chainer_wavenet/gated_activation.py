@@ -20,7 +20,8 @@ def gate_forward(h, out=None):
     xp = chainer.backend.get_array_module(h)
     half = h.shape[1] // 2
     filt = xp.tanh(h[:, :half])
-    gate = xp.tanh(h[:, half:] * h.dtype.type(0.5))
+    gate = xp.multiply(h[:, half:], h.dtype.type(0.5))
+    xp.tanh(gate, out=gate)
     gate *= 0.5
     gate += 0.5
     return xp.multiply(filt, gate, out=out), filt, gate
@@ -54,11 +55,19 @@ class GatedActivationGrad(function_node.FunctionNode):
         gz, = inputs
         xp = chainer.backend.get_array_module(gz)
         filt, gate = self.filt, self.gate
-        g_filter = gz * gate
-        g_gate = gz * filt
-        g_filter *= 1 - filt * filt
-        g_gate *= gate * (1 - gate)
-        return xp.concatenate((g_filter, g_gate), axis=1),
+        half = filt.shape[1]
+        gh = xp.empty((gz.shape[0], 2 * half) + gz.shape[2:], gz.dtype)
+        g_filter, g_gate = gh[:, :half], gh[:, half:]
+        # d tanh = 1 - tanh^2; d sigmoid = sigmoid (1 - sigmoid); written in place.
+        xp.multiply(filt, filt, out=g_filter)
+        xp.subtract(1, g_filter, out=g_filter)
+        g_filter *= gate
+        g_filter *= gz
+        xp.subtract(1, gate, out=g_gate)
+        g_gate *= gate
+        g_gate *= filt
+        g_gate *= gz
+        return gh,
 
     def backward(self, indexes, grad_outputs):
         raise NotImplementedError("gated_activation has no second derivative")

@@ -50,32 +50,58 @@ class DilatedConv1D(chainer.Link):
         return dilated_convolution_1d(x, self.W, self.b, self.dilation)
 
     def start(self, batch_size):
-        """Clear the queue: the past before the first step is taken as zeros."""
+        """Clear the queue: the past before the first step is taken as zeros.
+
+        The newest tap is applied at every step. The older taps' share of the
+        next ``dilation`` outputs depends only on inputs already queued, so it
+        is computed once per ``dilation`` steps, for all of them in one
+        matrix product (see ``_look_ahead``).
+        """
         xp = self.xp
-        in_channels = self.W.shape[1]
-        # Taps oldest first, laid out to match one (batch, width * in) @ (width * in, out).
-        self._weights = xp.ascontiguousarray(
-            self.W.array.transpose(2, 1, 0).reshape(self.width * in_channels, -1))
+        W = self.W.array
+        batch_in = (batch_size, W.shape[1])
+        self._newest = xp.ascontiguousarray(W[:, :, -1].T)
+        self._older = [xp.ascontiguousarray(W[:, :, j].T) for j in range(self.width - 1)]
         self._bias = None if self.b is None else self.b.array
-        self._queue = xp.zeros((max(self.reach, 1), batch_size, in_channels), self.W.dtype)
-        self._taps = xp.empty((batch_size, self.width * in_channels), self.W.dtype)
+        self._queue = xp.zeros((max(self.reach, 1),) + batch_in, W.dtype)
+        self._ahead = xp.zeros((self.dilation, batch_size, W.shape[0]), W.dtype)
+        if self._bias is not None:
+            self._ahead += self._bias
         self._time = 0
 
     def step(self, x):
         """Output for one new input ``x`` of shape (batch, in_channels)."""
-        in_channels = x.shape[1]
-        slot = self._time % len(self._queue)
-        for j in range(self.width - 1):
-            past = self._queue[(slot + j * self.dilation) % len(self._queue)]
-            self._taps[:, j * in_channels:(j + 1) * in_channels] = past
-        self._taps[:, -in_channels:] = x
-        if self.reach:
-            self._queue[slot] = x
+        y = x @ self._newest
+        if not self.reach:
+            if self._bias is not None:
+                y += self._bias
+            return y
+        slot = self._time % self.dilation
+        y += self._ahead[slot]
+        self._queue[self._time % self.reach] = x
         self._time += 1
-        y = self._taps @ self._weights
-        if self._bias is not None:
-            y += self._bias
+        if slot == self.dilation - 1:
+            self._look_ahead()
         return y
+
+    def _look_ahead(self):
+        """The bias plus the older taps' terms of the next ``dilation`` outputs.
+
+        The queue holds ``width - 1`` blocks of ``dilation`` inputs; output
+        ``t`` of the next block meets input ``t - k * dilation`` through tap
+        ``width - 1 - k``, the same row of the block ``k`` blocks back.
+        """
+        blocks = self._queue.reshape(self.width - 1, -1, self._queue.shape[2])
+        ahead = self._ahead.reshape(-1, self._ahead.shape[2])
+        block = self._time // self.dilation
+        for k in range(1, self.width):
+            inputs = blocks[(block - k) % (self.width - 1)]
+            if k == 1:
+                self.xp.matmul(inputs, self._older[-k], out=ahead)
+            else:
+                ahead += inputs @ self._older[-k]
+        if self._bias is not None:
+            ahead += self._bias
 
 
 class GatedResidualBlock(chainer.Chain):

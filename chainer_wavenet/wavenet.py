@@ -8,6 +8,7 @@ import chainer.links as L
 
 from chainer_wavenet import mu_law
 from chainer_wavenet.config import WaveNetConfig
+from chainer_wavenet.cross_entropy import softmax_cross_entropy
 from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
 
 
@@ -98,7 +99,7 @@ class WaveNet(chainer.Chain):
         Only the positions that see a full receptive field R carry loss.
         """
         logits = self(x[:, :-1], global_ids, local_features)
-        return F.softmax_cross_entropy(logits, x[:, self.receptive_field:])
+        return softmax_cross_entropy(logits, x[:, self.receptive_field:])
 
     # One-sample generation: same parameters, plain arrays, no graph.
 

@@ -128,6 +128,8 @@ def select(args, rate, limit=None, count=None, need_pitch=False):
 
 def main(args):
     check_generation_args(1, args.batch, args.temperature)
+    if args.seed is not None and args.seed < 0:
+        raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
     if args.seconds is not None and not args.seconds > 0:
         raise chainer_wavenet.WaveNetError(f"--seconds must be > 0, got {args.seconds}")
     model = snapshot.load(args.model, get_device(args.gpu, args.device))

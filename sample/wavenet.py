@@ -44,6 +44,8 @@ def build_parser():
 
 def main(args):
     check_generation_args(1, args.batch, args.temperature)
+    if args.seed is not None and args.seed < 0:
+        raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
     if args.prime_length is not None and args.prime is None:
         raise chainer_wavenet.WaveNetError("--prime-length needs --prime WAV")
     model = snapshot.load(args.model, get_device(args.gpu, args.device))

@@ -1,4 +1,4 @@
-"""The two FunctionNodes: dilated 1-D convolution and the fused tanh x sigmoid gate."""
+"""The FunctionNodes: dilated 1-D convolution, the fused gate, softmax cross-entropy."""
 
 import chainer
 import chainer.functions as F
@@ -7,6 +7,7 @@ import pytest
 from chainer import gradient_check
 from chainer.utils.type_check import InvalidType
 
+from chainer_wavenet.cross_entropy import softmax_cross_entropy
 from chainer_wavenet.dilated_convolution import dilated_convolution_1d
 from chainer_wavenet.gated_activation import gated_activation
 
@@ -124,3 +125,51 @@ def test_gate_saturates_without_overflow():
 def test_gate_rejects_odd_channel_count():
     with pytest.raises(InvalidType):
         gated_activation(np.zeros((2, 5, 3), np.float32))
+
+
+def cross_entropy_inputs(shape, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(scale=3.0, size=shape).astype(dtype)
+    t = rng.integers(0, shape[1], (shape[0], *shape[2:])).astype(np.int32)
+    return x, t
+
+
+@pytest.mark.parametrize("shape", [(4, 7), (3, 5, 6), (2, 4, 3, 2)])
+def test_cross_entropy_matches_chainer(shape):
+    x, t = cross_entropy_inputs(shape)
+    ours, theirs = chainer.Variable(x), chainer.Variable(x.copy())
+    loss = softmax_cross_entropy(ours, t)
+    expected = F.softmax_cross_entropy(theirs, t)
+    np.testing.assert_allclose(loss.array, expected.array, rtol=1e-12)
+    loss.backward()
+    expected.backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(4, 7), (3, 5, 6)])
+def test_cross_entropy_backward(shape):
+    x, t = cross_entropy_inputs(shape, seed=1)
+
+    def loss(x):
+        return softmax_cross_entropy(x, t)
+
+    gradient_check.check_backward(loss, x, np.array(0.7), dtype=np.float64, atol=1e-7,
+                                  rtol=1e-6)
+
+
+def test_cross_entropy_keeps_float32_and_large_logits_finite():
+    x, t = cross_entropy_inputs((2, 6, 5), np.float32)
+    x[0, 0] = 500.0
+    variable = chainer.Variable(x)
+    loss = softmax_cross_entropy(variable, t)
+    assert loss.dtype == np.float32 and loss.shape == ()
+    loss.backward()
+    assert np.isfinite(loss.array) and np.all(np.isfinite(variable.grad))
+
+
+@pytest.mark.parametrize("change", ["target dtype", "target shape"])
+def test_cross_entropy_rejects_mismatched_inputs(change):
+    x, t = cross_entropy_inputs((3, 5, 6))
+    t = t.astype(np.float32) if change == "target dtype" else t[:, :4]
+    with pytest.raises(InvalidType):
+        softmax_cross_entropy(x, t)

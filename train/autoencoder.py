@@ -51,8 +51,11 @@ def _filters(args):
         try:
             pitch_range = (int(lo), int(hi))
         except ValueError:
+            pitch_range = None
+        if pitch_range is None or not 0 <= pitch_range[0] <= pitch_range[1] <= 127:
             raise chainer_wavenet.WaveNetError(
-                f"--pitch-range must look like 24:84, got {args.pitch_range!r}") from None
+                f"--pitch-range must be LO:HI, MIDI pitches with 0 <= LO <= HI <= 127, like "
+                f"24:84; got {args.pitch_range!r}")
     families = args.families.split(",") if args.families else None
     return dict(pitch_range=pitch_range, families=families)
 
@@ -83,6 +86,7 @@ def _previews(model, valid, args):
 
 
 def main(args):
+    runner.check_training_arguments(args)
     filters = _filters(args)
     train = load_nsynth(args.dataset, "train", **filters)
     valid = load_nsynth(args.dataset, "valid", **filters)

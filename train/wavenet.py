@@ -37,6 +37,13 @@ def build_parser():
 
 
 def main(args):
+    runner.check_training_arguments(args)
+    if args.sample_rate < 1:
+        raise chainer_wavenet.WaveNetError(f"--sample-rate must be at least 1 Hz, "
+                                           f"got {args.sample_rate}")
+    if not 0 <= args.validation_fraction < 1:
+        raise chainer_wavenet.WaveNetError(f"--validation-fraction must lie in [0, 1), "
+                                           f"got {args.validation_fraction}")
     data = load_folder(args.dataset, args.sample_rate)
     config = dataclasses.replace(WAVENET_PRESETS[args.preset], n_global=data.n_speakers)
     train, valid = data.split(args.validation_fraction, seed=args.seed)

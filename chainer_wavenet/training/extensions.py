@@ -19,24 +19,32 @@ def trainer_snapshot_name(iteration):
 
 
 def latest_trainer_snapshot(out):
-    """The newest ``snapshot_iter_N.npz`` in ``out`` (complete: they are written atomically)."""
+    """The last written ``snapshot_iter_N.npz`` in ``out`` (complete: they are written
+    atomically); of equally recent ones, the highest N.
+
+    By time, not by N: after a ``--force`` start over, the older run's snapshots stay, and
+    may have higher N than the new run's.
+    """
     found = []
     if os.path.isdir(out):
         for name in os.listdir(out):
             match = TRAINER_SNAPSHOT.match(name)
             if match:
-                found.append((int(match.group(1)), name))
+                written = os.stat(os.path.join(out, name)).st_mtime_ns
+                found.append((written, int(match.group(1)), name))
     if not found:
         raise WaveNetError(f"--resume: no trainer snapshot (snapshot_iter_N.npz) in {out}; "
                            f"give its path, or start without --resume")
-    return os.path.join(out, max(found)[1])
+    return os.path.join(out, max(found)[2])
 
 
-def check_finite(model, what):
+def check_finite(model, path, iteration):
     """WaveNetError if any parameter of ``model`` is NaN or inf: such weights are never saved."""
     for name, param in model.namedparams():
         if param.array is not None and not bool(param.xp.isfinite(param.array).all()):
-            raise WaveNetError(f"{what}: parameter {name} holds NaN or inf; not saved")
+            raise WaveNetError(f"{path}: not written: after iteration {iteration}, parameter "
+                               f"{name} holds NaN or inf. Resume from the last snapshot with "
+                               f"a lower --lr or --grad-clip")
 
 
 class TrainerSnapshot(extension.Extension):
@@ -54,8 +62,9 @@ class TrainerSnapshot(extension.Extension):
         self._written = []
 
     def __call__(self, trainer):
-        path = os.path.join(trainer.out, trainer_snapshot_name(trainer.updater.iteration))
-        check_finite(self.model, path)
+        iteration = trainer.updater.iteration
+        path = os.path.join(trainer.out, trainer_snapshot_name(iteration))
+        check_finite(self.model, path, iteration)
         with atomic_path(path, force=True) as temporary:
             chainer.serializers.save_npz(temporary, trainer)
         if path not in self._written:
@@ -76,8 +85,9 @@ class ModelSnapshot(extension.Extension):
 
     def __call__(self, trainer):
         path = os.path.join(trainer.out, self.filename)
-        check_finite(self.model, path)
-        metadata = dict(self.metadata, iteration=trainer.updater.iteration)
+        iteration = trainer.updater.iteration
+        check_finite(self.model, path, iteration)
+        metadata = dict(self.metadata, iteration=iteration)
         snapshot.save(path, self.model, metadata, force=True)
 
 

@@ -8,11 +8,13 @@ from chainer_wavenet.errors import WaveNetError
 
 
 class NonFiniteLoss(WaveNetError):
-    """The loss became NaN or inf; the weights were not updated with it."""
+    """The loss became NaN or inf: in training (the weights were not updated with it), or in
+    validation (the last update broke the weights)."""
 
-    def __init__(self, value):
-        super().__init__(f"training loss became {value}")
+    def __init__(self, value, training):
+        super().__init__(f"{'training' if training else 'validation'} loss became {value}")
         self.value = value
+        self.training = training
 
 
 class Objective(chainer.Chain):
@@ -31,6 +33,6 @@ class Objective(chainer.Chain):
         loss = self.model.loss(*batch)
         value = float(loss.array)
         if not math.isfinite(value):
-            raise NonFiniteLoss(value)
+            raise NonFiniteLoss(value, chainer.config.train)
         chainer.report({"loss": loss, "bits": loss / math.log(2)}, self)
         return loss

@@ -142,7 +142,7 @@ class MPIGroup:
         """
         try:
             yield
-        except BaseException as error:
+        except Exception as error:
             if error is self._agreed:
                 raise
             if isinstance(error, WaveNetError):

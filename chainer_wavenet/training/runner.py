@@ -1,6 +1,7 @@
 """Builds and runs the Chainer Trainer that both train scripts use."""
 
 import json
+import math
 import os
 
 import chainer
@@ -23,6 +24,8 @@ from chainer_wavenet.training.order import ReproducibleOrder
 from chainer_wavenet.training.parallel import add_parallel_arguments, create_group
 
 CONFIG_FILE = "config.json"
+# What a run writes in --out besides its trainer snapshots; a new run refuses to start over them.
+RUN_FILES = (CONFIG_FILE, "model.h5", "log", "loss.png", "previews")
 
 
 def add_training_arguments(parser, out, batchsize, length, iterations, interval, lr=1e-3):
@@ -63,13 +66,20 @@ def check_training_arguments(args):
     """WaveNetError for a flag no run can use."""
     for flag, value in (("--batchsize", args.batchsize), ("--length", args.length),
                         ("--interval", args.interval), ("--iteration", args.iteration),
-                        ("--epoch", args.epoch)):
+                        ("--epoch", args.epoch), ("--validation-crops", args.validation_crops)):
         if value is not None and value < 1:
             raise WaveNetError(f"{flag} must be at least 1, got {value}")
-    if not args.lr > 0:
-        raise WaveNetError(f"--lr must be > 0, got {args.lr}")
+    if args.keep_snapshots < 0:
+        raise WaveNetError(f"--keep-snapshots must be >= 0 (0 keeps all), "
+                           f"got {args.keep_snapshots}")
+    if not 0 <= args.seed < 2**32:
+        raise WaveNetError(f"--seed must lie in 0..{2**32 - 1}, got {args.seed}")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise WaveNetError(f"--lr must be a finite number > 0, got {args.lr}")
     if not 0 < args.lr_decay <= 1:
         raise WaveNetError(f"--lr-decay must lie in (0, 1], got {args.lr_decay}")
+    if not args.grad_clip > 0:
+        raise WaveNetError(f"--grad-clip must be > 0, got {args.grad_clip}")
 
 
 def seed_everything(seed):
@@ -82,7 +92,7 @@ def _prepare_out(args, config):
     out = ensure_output_dir(args.out)
     config_path = out / CONFIG_FILE
     ours = [name for name in os.listdir(out)
-            if name in (CONFIG_FILE, "model.h5", "log") or TRAINER_SNAPSHOT.match(name)]
+            if name in RUN_FILES or TRAINER_SNAPSHOT.match(name)]
     if args.resume is None:
         if ours and not args.force:
             raise WaveNetError(f"{out}: already holds a training run ({', '.join(sorted(ours))});"
@@ -98,7 +108,7 @@ def _prepare_out(args, config):
     if config_path.exists() and json.loads(config_path.read_text()) != json.loads(
             config_to_json(config)):
         raise WaveNetError(f"--resume: {config_path} holds another model config than the one "
-                           f"asked for; resume with the run's own --preset and settings")
+                           f"asked for; resume with the run's own --preset, dataset and settings")
     return path
 
 
@@ -158,10 +168,11 @@ def _run_training(group, model, train_set, valid_set, args, metadata, extra_exte
             args.batchsize, repeat=False, shuffle=False)
         trainer.extend(group.evaluator(extensions.Evaluator(valid_iter, objective,
                                                             device=device)), trigger=interval)
-    if args.lr_decay < 1:
-        trainer.extend(extensions.ExponentialShift("alpha", args.lr_decay),
-                       trigger=triggers.ManualScheduleTrigger(
-                           sorted({max(1, total // 2), max(1, total * 3 // 4)}), "iteration"))
+    decay = (extensions.ExponentialShift("alpha", args.lr_decay, init=args.lr)
+             if args.lr_decay < 1 else None)
+    if decay is not None:
+        trainer.extend(decay, trigger=triggers.ManualScheduleTrigger(
+            sorted({max(1, total // 2), max(1, total * 3 // 4)}), "iteration"))
     model_snapshot = ModelSnapshot(model, metadata=dict(metadata, processes=group.size))
     trainer_snapshot = TrainerSnapshot(model, keep=args.keep_snapshots)
     if group.is_root:
@@ -183,13 +194,22 @@ def _run_training(group, model, train_set, valid_set, args, metadata, extra_exte
             raise WaveNetError(f"--resume {resume_from}: cannot load this trainer snapshot "
                                f"({type(error).__name__}: {error}); it is damaged or of "
                                f"another run") from None
+        if decay is not None:
+            # The step size: --lr, decayed as often as the run already did. ExponentialShift
+            # would restore the snapshot's value instead (so a lower --lr would not apply), or,
+            # past its last decay, nothing at all (the undecayed --lr).
+            decay._last_value = optimizer.alpha = args.lr * args.lr_decay ** decay._t
         print(f"resumed from {resume_from} at iteration {updater.iteration}")
     try:
-        trainer.run()
+        # NaN and inf are caught as a NonFiniteLoss, with a clearer message than NumPy's.
+        with np.errstate(over="ignore", invalid="ignore"):
+            trainer.run(show_loop_exception_msg=args.debug)
     except NonFiniteLoss as error:
-        raise WaveNetError(f"{error} at iteration {updater.iteration + 1}; stopped without "
-                           f"saving these weights (the last snapshot in {args.out} is intact). "
-                           f"Resume it with a lower --lr or --grad-clip") from None
+        when = (f"at iteration {updater.iteration + 1}" if error.training else
+                f"after the update of iteration {updater.iteration}")
+        raise WaveNetError(f"{error} {when}; stopped without saving these weights (the last "
+                           f"snapshot in {args.out} is intact). Resume it with a lower --lr or "
+                           f"--grad-clip") from None
     if group.is_root and updater.iteration % args.interval:
         model_snapshot(trainer)
         trainer_snapshot(trainer)

@@ -1,0 +1,306 @@
+"""Nothing lost: a run killed with SIGKILL resumes exactly, and a kill mid-write spares old files.
+
+Every run here is a process of its own (a train script, or a script that writes snapshots), on
+the CPU, with one BLAS thread.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from chainer_wavenet import snapshot
+from chainer_wavenet.audio import write_wav
+from chainer_wavenet.config import WaveNetConfig, config_to_json, dilation_stacks
+from chainer_wavenet.wavenet import WaveNet
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"OPENBLAS_NUM_THREADS": "1"}
+RATE = 16000
+HALF, TOTAL = 8, 16  # killed after the snapshot at HALF, resumed to TOTAL
+
+# Five training crops in batches of 2: epochs end within the batches of iterations 3, 8 and
+# 13, and with those of 5, 10 and 15; the step size decays at 8 and 12. Both halves cross
+# both kinds of point.
+SCHEDULE = ("--length", 64, "--batchsize", 2, "--iteration", TOTAL, "--interval", 4,
+            "--validation-crops", 4, "--keep-snapshots", 0, "--seed", 3)
+
+
+def command(script, *args):
+    return [sys.executable, f"train/{script}.py", *map(str, args)]
+
+
+def start(script, *args):
+    return subprocess.Popen(command(script, *args), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def train(script, *args):
+    result = subprocess.run(command(script, *args), cwd=ROOT, env=ENV, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def finish(process):
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    return stdout
+
+
+def wait_for(process, ready, poll=0.001, timeout=300):
+    """Return as soon as ``ready()`` holds; fail if ``process`` ends first."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert process.poll() is None, f"ended first: {process.communicate()[1]}"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(poll)
+
+
+def kill_when(process, ready):
+    """SIGKILL ``process`` the moment ``ready()`` holds."""
+    wait_for(process, ready)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+
+
+def kill_at_random(process, first_snapshot, longest=0.5):
+    """SIGKILL ``process`` at a random moment up to ``longest`` s after ``first_snapshot``
+    appears (a snapshot, model file, log or plot may be half written), unless it ends first."""
+    wait_for(process, first_snapshot.exists)
+    time.sleep(np.random.default_rng().uniform(0.0, longest))
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.communicate()
+    assert process.returncode in (0, -signal.SIGKILL)
+
+
+def tone(rng, samples, frequency):
+    t = np.arange(samples) / RATE
+    return 0.4 * np.sin(2 * np.pi * frequency * t) + 0.05 * rng.standard_normal(samples)
+
+
+def write_speaker_folder(root):
+    """Two speakers; bob/c.wav is held out (seed 3), leaving 3 + 2 training crops of 64."""
+    rng = np.random.default_rng(0)
+    for name, samples, frequency in (("alice/a", 703, 220), ("bob/b", 639, 330),
+                                     ("bob/c", 703, 440)):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        write_wav(root / f"{name}.wav", tone(rng, samples, frequency), RATE)
+    return root
+
+
+def write_nsynth(root):
+    """NSynth layout: two training notes (3 + 2 crops of 768 samples) and one validation note."""
+    rng = np.random.default_rng(1)
+    for split, notes in (("train", (("keyboard_acoustic_000-060-100", 60, 1200),
+                                    ("string_acoustic_001-067-100", 67, 1000))),
+                         ("valid", (("keyboard_acoustic_000-064-100", 64, 1200),))):
+        folder = root / f"nsynth-{split}"
+        (folder / "audio").mkdir(parents=True)
+        examples = {}
+        for name, pitch, samples in notes:
+            write_wav(folder / "audio" / f"{name}.wav",
+                      tone(rng, samples, 440 * 2 ** ((pitch - 69) / 12)), RATE)
+            family = 4 if name.startswith("keyboard") else 8
+            examples[name] = dict(pitch=pitch, velocity=100, instrument=family,
+                                  instrument_str=name.split("-")[0], instrument_family=family,
+                                  instrument_source=0)
+        (folder / "examples.json").write_text(json.dumps(examples))
+    return root
+
+
+@pytest.fixture(scope="module")
+def speaker_folder(tmp_path_factory):
+    return write_speaker_folder(tmp_path_factory.mktemp("speakers"))
+
+
+@pytest.fixture(scope="module")
+def nsynth_root(tmp_path_factory):
+    return write_nsynth(tmp_path_factory.mktemp("nsynth"))
+
+
+def model_flags(model, request):
+    if model == "wavenet":
+        return ("--dataset", request.getfixturevalue("speaker_folder"),
+                "--validation-fraction", 0.34)
+    return "--dataset", request.getfixturevalue("nsynth_root"), "--preview-notes", 0
+
+
+def weights(path):
+    """Every dataset of an HDF5 model snapshot, and its attributes."""
+    arrays = {}
+
+    def keep(name, item):
+        if isinstance(item, h5py.Dataset):
+            arrays[name] = item[()]
+
+    with h5py.File(path, "r") as f:
+        f.visititems(keep)
+        return arrays, dict(f.attrs)
+
+
+def without_times(log):
+    return [{k: v for k, v in entry.items() if k != "elapsed_time"} for entry in log]
+
+
+def trainer_state(path):
+    """A trainer snapshot's arrays; wall-clock times (the only expected difference) taken out."""
+    with np.load(path) as npz:
+        state = {key: npz[key] for key in npz.files if key != "_snapshot_elapsed_time"}
+    state["extensions/LogReport/_log"] = without_times(
+        json.loads(str(state["extensions/LogReport/_log"])))
+    return state
+
+
+def assert_same_arrays(left, right, what=""):
+    assert sorted(left) == sorted(right)
+    for key in left:
+        np.testing.assert_array_equal(left[key], right[key], err_msg=f"{what} {key}", strict=True)
+
+
+@pytest.mark.parametrize("model", ["wavenet", "autoencoder"])
+def test_killed_runs_resume_bit_for_bit(model, request, tmp_path):
+    """A straight run to TOTAL against runs killed right after the snapshot at HALF, after
+    the one past the last step-size decay, or at a random moment, then resumed to TOTAL."""
+    flags = (*model_flags(model, request), *SCHEDULE)
+    outs = {name: tmp_path / name for name in ("straight", "half", "past_decay", "random")}
+    runs = {name: start(model, "--out", out, *flags) for name, out in outs.items()}
+    kill_when(runs["half"], (outs["half"] / f"snapshot_iter_{HALF}.npz").exists)
+    kill_when(runs["past_decay"], (outs["past_decay"] / "snapshot_iter_12.npz").exists)
+    kill_at_random(runs["random"], outs["random"] / "snapshot_iter_4.npz")
+    killed = ("half", "past_decay", "random")
+    resumed = {name: start(model, "--out", outs[name], *flags, "--resume") for name in killed}
+    assert f"snapshot_iter_{HALF}.npz at iteration {HALF}" in finish(resumed["half"])
+    assert "snapshot_iter_12.npz at iteration 12" in finish(resumed["past_decay"])
+    assert "resumed from" in finish(resumed["random"])
+    assert "5 training" in finish(runs["straight"])  # the crop count SCHEDULE relies on
+
+    straight = outs["straight"]
+    halfway = trainer_state(straight / f"snapshot_iter_{HALF}.npz")
+    final = trainer_state(straight / f"snapshot_iter_{TOTAL}.npz")
+    assert halfway["updater/iterator:main/epoch"] == 3
+    assert halfway["extensions/ExponentialShift/_t"] == 1
+    assert final["updater/iterator:main/epoch"] == 6
+    assert final["extensions/ExponentialShift/_t"] == 2
+    straight_weights, straight_attrs = weights(straight / "model.h5")
+    straight_log = without_times(json.loads((straight / "log").read_text()))
+    assert [entry["iteration"] for entry in straight_log] == [4, 8, 12, 16]
+    for name in killed:
+        assert_same_arrays(final, trainer_state(outs[name] / f"snapshot_iter_{TOTAL}.npz"), name)
+        resumed_weights, resumed_attrs = weights(outs[name] / "model.h5")
+        assert_same_arrays(straight_weights, resumed_weights)
+        assert resumed_attrs == straight_attrs
+        assert without_times(json.loads((outs[name] / "log").read_text())) == straight_log
+
+
+def test_a_new_run_keeps_the_snapshots_it_did_not_write(speaker_folder, tmp_path):
+    """Starting over needs --force, spares the old run's snapshots, and --resume then takes
+    the new run's last snapshot although the old ones have higher numbers."""
+    out = tmp_path / "run"
+    common = ("--dataset", speaker_folder, "--out", out, "--validation-fraction", 0.34,
+              "--length", 64, "--batchsize", 2, "--validation-crops", 4)
+    train("wavenet", *common, "--iteration", 12, "--interval", 4, "--keep-snapshots", 0)
+    old_run = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    assert {"snapshot_iter_4.npz", "snapshot_iter_8.npz", "snapshot_iter_12.npz"} < set(old_run)
+
+    new_run = ("--iteration", 6, "--interval", 3, "--keep-snapshots", 1)
+    refused = subprocess.run(command("wavenet", *common, *new_run), cwd=ROOT, env=ENV,
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"error: {out}: already holds a training run")
+    assert "--force" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == old_run
+
+    train("wavenet", *common, *new_run, "--force")  # writes 3 and 6, then removes its own 3
+    snapshots = sorted(path.name for path in out.glob("snapshot_iter_*"))
+    assert snapshots == [f"snapshot_iter_{n}.npz" for n in (12, 4, 6, 8)]
+    for name in ("snapshot_iter_4.npz", "snapshot_iter_8.npz", "snapshot_iter_12.npz"):
+        assert (out / name).read_bytes() == old_run[name]
+    resumed = train("wavenet", *common, *new_run, "--resume")
+    assert f"resumed from {out / 'snapshot_iter_6.npz'} at iteration 6" in resumed.stdout
+
+
+# Writes a 4M-parameter WaveNet (about 15 MB, half a second) as model.h5 or as a trainer
+# snapshot, over and over; each write holds the initial weights plus the number of writes before.
+WRITER = """
+import sys
+import chainer_wavenet
+import chainer
+import numpy as np
+from chainer_wavenet import snapshot
+from chainer_wavenet.config import WaveNetConfig, config_to_json, dilation_stacks
+from chainer_wavenet.training.extensions import TrainerSnapshot
+from chainer_wavenet.training.objective import Objective
+from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.config import config_from_json
+
+kind, out, config = sys.argv[1:]
+np.random.seed(0)
+model = WaveNet(config_from_json(config))
+if kind == "model":
+    def write():
+        snapshot.save(f"{out}/model.h5", model, force=True)
+else:
+    optimizer = chainer.optimizers.Adam()
+    optimizer.setup(Objective(model))
+    updater = chainer.training.StandardUpdater(chainer.iterators.SerialIterator([0], 1), optimizer)
+    trainer = chainer.training.Trainer(updater, lambda trainer: True, out=out)
+    trainer.run()  # no step: only starts the clock that a trainer snapshot records
+    write = lambda: TrainerSnapshot(model)(trainer)
+while True:
+    write()
+    for param in model.params():
+        param.array += 1
+"""
+BIG = WaveNetConfig(residual_channels=256, dilation_channels=256, skip_channels=256,
+                    dilations=dilation_stacks(1, 10))
+
+
+def size_of_temporary(folder, name):
+    """Bytes written so far to the temporary file of ``name``, or -1 when there is none."""
+    for temporary in folder.glob(f".{name}.tmp-*"):
+        try:
+            return temporary.stat().st_size
+        except FileNotFoundError:  # renamed into place meanwhile
+            pass
+    return -1
+
+
+def written_weights(kind, path):
+    """The parameters stored in a model file or trainer snapshot, by name."""
+    if kind == "model":
+        return {key: param.array for key, param in snapshot.load(path).namedparams()}
+    prefix = "updater/model:main/model"
+    with np.load(path) as npz:  # reads every member and checks its CRC
+        return {key[len(prefix):]: npz[key] for key in npz.files if key.startswith(prefix)}
+
+
+@pytest.mark.parametrize("kind, name", [("model", "model.h5"), ("trainer", "snapshot_iter_0.npz")])
+def test_kill_in_the_middle_of_a_large_write_keeps_a_complete_file(kind, name, tmp_path):
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, kind, tmp_path, config_to_json(BIG)],
+                              cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    path = tmp_path / name
+    wait_for(writer, path.exists)
+    cut_at = round(np.random.default_rng().uniform(0.05, 0.95) * path.stat().st_size)
+    kill_when(writer, lambda: size_of_temporary(tmp_path, name) >= cut_at)
+
+    assert len(list(tmp_path.glob(f".{name}.tmp-*"))) <= 1  # a cut write keeps its own name
+    np.random.seed(0)
+    initial = dict(WaveNet(BIG).namedparams())
+    stored = written_weights(kind, path)
+    assert sorted(stored) == sorted(initial)
+    shifts = [np.asarray(stored[key]) - initial[key].array for key in sorted(stored)]
+    writes_before = round(float(shifts[0].flat[0]))  # one complete version: the same for all
+    assert writes_before >= 0
+    for shift in shifts:
+        np.testing.assert_allclose(shift, writes_before, atol=1e-3)
