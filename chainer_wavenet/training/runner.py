@@ -6,7 +6,7 @@ import os
 
 import chainer
 import numpy as np
-from chainer.training import extensions, triggers
+from chainer.training import extensions
 
 from chainer_wavenet.config import config_to_json
 from chainer_wavenet.device import get_device
@@ -16,6 +16,7 @@ from chainer_wavenet.training.extensions import (
     TRAINER_SNAPSHOT,
     LossPlot,
     ModelSnapshot,
+    StepDecay,
     TrainerSnapshot,
     latest_trainer_snapshot,
 )
@@ -168,11 +169,9 @@ def _run_training(group, model, train_set, valid_set, args, metadata, extra_exte
             args.batchsize, repeat=False, shuffle=False)
         trainer.extend(group.evaluator(extensions.Evaluator(valid_iter, objective,
                                                             device=device)), trigger=interval)
-    decay = (extensions.ExponentialShift("alpha", args.lr_decay, init=args.lr)
-             if args.lr_decay < 1 else None)
-    if decay is not None:
-        trainer.extend(decay, trigger=triggers.ManualScheduleTrigger(
-            sorted({max(1, total // 2), max(1, total * 3 // 4)}), "iteration"))
+    if args.lr_decay < 1:
+        trainer.extend(StepDecay(args.lr, args.lr_decay, {max(1, total // 2),
+                                                          max(1, total * 3 // 4)}))
     model_snapshot = ModelSnapshot(model, metadata=dict(metadata, processes=group.size))
     trainer_snapshot = TrainerSnapshot(model, keep=args.keep_snapshots)
     if group.is_root:
@@ -194,11 +193,6 @@ def _run_training(group, model, train_set, valid_set, args, metadata, extra_exte
             raise WaveNetError(f"--resume {resume_from}: cannot load this trainer snapshot "
                                f"({type(error).__name__}: {error}); it is damaged or of "
                                f"another run") from None
-        if decay is not None:
-            # The step size: --lr, decayed as often as the run already did. ExponentialShift
-            # would restore the snapshot's value instead (so a lower --lr would not apply), or,
-            # past its last decay, nothing at all (the undecayed --lr).
-            decay._last_value = optimizer.alpha = args.lr * args.lr_decay ** decay._t
         print(f"resumed from {resume_from} at iteration {updater.iteration}")
     try:
         # NaN and inf are caught as a NonFiniteLoss, with a clearer message than NumPy's.
