@@ -297,8 +297,11 @@ def test_kill_in_the_middle_of_a_large_write_keeps_a_complete_file(kind, name, t
                               text=True)
     path = tmp_path / name
     wait_for(writer, path.exists)
-    cut_at = round(np.random.default_rng().uniform(0.05, 0.95) * path.stat().st_size)
-    kill_when(writer, lambda: size_of_temporary(tmp_path, name) >= cut_at)
+    # The writer is nearly always inside a write; kill it at a random moment in one, once
+    # its temporary file holds some bytes. (HDF5 writes much of a file when it closes it,
+    # so waiting for a given size would race with the rename.)
+    time.sleep(np.random.default_rng().uniform(0.0, 1.0))
+    kill_when(writer, lambda: size_of_temporary(tmp_path, name) > 0)
 
     assert len(list(tmp_path.glob(f".{name}.tmp-*"))) <= 1  # a cut write keeps its own name
     np.random.seed(0)
