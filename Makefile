@@ -61,6 +61,9 @@ test: $(VENV)/.installed $(VENV_NP1)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+# The demo's small model gains little from BLAS threads, and OpenBLAS threads that meet any
+# other load on the cores slow each other down many times over: one thread by default.
+demo: export OPENBLAS_NUM_THREADS ?= 1
 demo: $(DATASET) $(VENV)/.installed
 	$(VENV)/bin/python train/autoencoder.py $(TRAIN_ARGS)
 	$(VENV)/bin/python sample/autoencoder.py $(SAMPLE_ARGS)
