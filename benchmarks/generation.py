@@ -1,7 +1,7 @@
 """Generation speed: samples per second of fast generation beside a naive generator.
 
     python benchmarks/generation.py --config S --batch 1 16 64 --threads 1 2
-    python benchmarks/generation.py --config N --batch 1 16 --flat-repeat 1
+    python benchmarks/generation.py --config N --flat-repeat 1
     python benchmarks/generation.py --config S --gpu 0 --batch 1 16 64 256 1024
 
 Fast generation is the library's ``generate`` (one step per sample, per-layer queues).
@@ -24,9 +24,9 @@ import numpy as np
 
 from chainer_wavenet.generate import generate, sample_from_logits
 
-DEFAULTS = {  # config: (batches, batches on a GPU, --length, --naive-length)
-    "S": ((1, 16, 64), (1, 16, 64, 256, 1024), 2000, 10),
-    "N": ((1, 16), (1, 16, 64, 256), 200, 1),
+DEFAULTS = {  # config: (batches, batches on a GPU, --length, --naive-length, --naive-batch)
+    "S": ((1, 16, 64), (1, 16, 64, 256, 1024), 2000, 4, None),
+    "N": ((1, 16), (1, 16, 64, 256), 200, 1, (1,)),
 }
 
 
@@ -39,7 +39,10 @@ def build_parser():
                         help="samples per sequence in a timed fast run (default S 2000, N 200)")
     parser.add_argument("--naive-length", type=int,
                         help="samples per sequence in a timed naive run; 0 skips it "
-                             "(default S 10, N 1)")
+                             "(default S 4, N 1)")
+    parser.add_argument("--naive-batch", type=int, nargs="+",
+                        help="batch sizes at which the naive generator is timed too "
+                             "(default S: every --batch, N: 1)")
     parser.add_argument("--flat", type=int, nargs=2, default=(1000, 16000), metavar="N",
                         help="two lengths whose per-sample cost is compared at batch 1 "
                              "(default 1000 16000); 0 0 skips it")
@@ -93,7 +96,7 @@ def measure_all(args, device):
         timing = common.measure(fast(batch, args.length), args.repeat, device)
         figures[f"fast {batch}"] = batch * args.length / timing["wall_s"]
         figures[f"fast cpu {batch}"] = batch * args.length / timing["cpu_s"]
-        if args.naive_length:
+        if args.naive_length and batch in args.naive_batch:
             naive = measure_naive(model, batch, args, device)
             figures[f"naive {batch}"] = naive
             figures[f"speedup {batch}"] = figures[f"fast {batch}"] / naive
@@ -109,8 +112,9 @@ def measure_all(args, device):
 def main():
     args = build_parser().parse_args()
     on_gpu = args.gpu >= 0 or args.device is not None
-    batches, gpu_batches, length, naive_length = DEFAULTS[args.config]
+    batches, gpu_batches, length, naive_length, naive_batches = DEFAULTS[args.config]
     args.batch = args.batch or (gpu_batches if on_gpu else batches)
+    args.naive_batch = args.naive_batch or naive_batches or args.batch
     args.length = args.length or length
     args.naive_length = naive_length if args.naive_length is None else args.naive_length
     if args.child:
@@ -133,6 +137,7 @@ def main():
                        f"{args.naive_length}), median of {args.repeat}", rows, runs)
     common.write_json(args, "generation", runs, {
         "batch": args.batch, "length": args.length, "naive_length": args.naive_length,
+        "naive_batch": args.naive_batch,
         "flat": list(args.flat), "flat_repeat": args.flat_repeat, "repeat": args.repeat,
         "rounds": args.rounds, "temperature": 1.0})
 

@@ -50,11 +50,10 @@ class DilatedConvolution1D(function_node.FunctionNode):
                 f"input of {x.shape[2]} samples is shorter than the convolution's "
                 f"span of {self.dilation * (W.shape[2] - 1) + 1}"
             )
-        taps = xp.ascontiguousarray(W.transpose(2, 0, 1))  # BLAS wants contiguous taps
-        y = xp.matmul(taps[0], x[:, :, :length])
-        for j in range(1, len(taps)):
+        y = xp.matmul(W[:, :, 0], x[:, :, :length])
+        for j in range(1, W.shape[2]):
             start = j * self.dilation
-            y += xp.matmul(taps[j], x[:, :, start:start + length])
+            y += xp.matmul(W[:, :, j], x[:, :, start:start + length])
         if len(inputs) == 3:
             y += inputs[2][None, :, None]
         return y,
@@ -78,13 +77,13 @@ class DilatedConvolution1DGrad(function_node.FunctionNode):
         length = gy.shape[2]
         grads = []
         if 0 in self.indexes:
-            taps = xp.ascontiguousarray(W.transpose(2, 1, 0))
+            # The first tap writes its part of gx; only the others add to it.
             gx = xp.empty(x.shape, x.dtype)
-            xp.matmul(taps[0], gy, out=gx[:, :, :length])
+            xp.matmul(W[:, :, 0].T, gy, out=gx[:, :, :length])
             gx[:, :, length:] = 0
-            for j in range(1, len(taps)):
+            for j in range(1, W.shape[2]):
                 start = j * self.dilation
-                gx[:, :, start:start + length] += xp.matmul(taps[j], gy)
+                gx[:, :, start:start + length] += xp.matmul(W[:, :, j].T, gy)
             grads.append(gx)
         if 1 in self.indexes:
             gW = xp.empty_like(W)

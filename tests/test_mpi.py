@@ -34,7 +34,7 @@ BATCH = 2
 STEPS = 4
 
 
-def mpiexec(*programs, timeout=60):
+def mpiexec(*programs, timeout=120):
     """``mpiexec -n 1 python PROGRAM : -n 1 python PROGRAM ...``, one rank per program.
 
     Each rank gets its own arguments, so a test can tell apart what each rank did. A run
@@ -82,7 +82,8 @@ def runs(tmp_path_factory):
 
 
 def one_process(batches):
-    """The worker's model after one Adam step per batch of crop indices, in this process."""
+    """The worker's model after one step per batch of crop indices, in this process, with
+    the runner's defaults (Adam at --lr 1e-3, --grad-clip 10)."""
     model = mpi_worker.build_model(seed=0)
     objective = Objective(model)
     optimizer = chainer.optimizers.Adam(alpha=1e-3)
@@ -108,7 +109,7 @@ def test_ranks_end_with_the_weights_of_one_process_on_the_global_batch(runs):
     expected = one_process(batches)
     initial = one_process([])
     moved = max(np.abs(array - initial[name]).max() for name, array in expected.items())
-    assert moved > 1e-3  # far above the tolerance: every step counts
+    assert moved > 1e-3  # training moved the weights far beyond the tolerance below
     for name, array in weights(ranks[0]).items():
         np.testing.assert_allclose(array, expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
@@ -132,7 +133,7 @@ def test_train_script_writes_on_rank_0_only_and_resumes_the_group(make_wav, sine
 
     def train(*flags, status=0):
         result = mpiexec(*[["train/wavenet.py", "--dataset", tmp_path / "data", "--out", out,
-                            "--length", 64, "--batchsize", 2, "--interval", 1, "--lr-decay", 1,
+                            "--length", 64, "--batchsize", 2, "--interval", 1,
                             "--communicator", "naive", *flags] for out in outs])
         assert result.returncode == status, result.stdout + result.stderr
         return result
