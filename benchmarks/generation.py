@@ -25,6 +25,7 @@ import numpy as np
 from chainer_wavenet.generate import generate, sample_from_logits
 
 DEFAULTS = {  # config: (batches, batches on a GPU, --length, --naive-length, --naive-batch)
+    "small": ((1, 16, 64), (1, 16, 64, 256, 1024), 2000, 4, None),
     "S": ((1, 16, 64), (1, 16, 64, 256, 1024), 2000, 4, None),
     "N": ((1, 16), (1, 16, 64, 256), 200, 1, (1,)),
 }

@@ -23,7 +23,7 @@ import common  # puts the repository on sys.path and sets chainer up: first
 import chainer
 import numpy as np
 
-DEFAULTS = {"S": (4, 8192), "N": (1, 1024)}  # config: (batch, --length)
+DEFAULTS = {"small": (4, 2048), "S": (4, 8192), "N": (1, 1024)}  # config: (batch, --length)
 
 
 def build_parser():
