@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainer_wavenet import mu_law
+from chainer_wavenet import mu_law, snapshot
 from chainer_wavenet.audio import read_wav
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.data import nsynth
@@ -24,6 +24,22 @@ MIDI_PITCHES = 128
 def sample_rate(model):
     """The sample rate a model was trained at (its snapshot's metadata; 16 kHz if unknown)."""
     return int(getattr(model, "metadata", {}).get("sample_rate", DEFAULT_SAMPLE_RATE))
+
+
+def load_model(path, device, autoencoder):
+    """The model in snapshot ``path`` on ``device``, checked to be the kind a command needs."""
+    model = snapshot.load(path, device)
+    check_model(model, path, autoencoder)
+    return model
+
+
+def note_length(seconds, rate):
+    """Samples in ``--seconds`` of a note (None: the whole note)."""
+    if seconds is None:
+        return None
+    if not seconds > 0:
+        raise WaveNetError(f"--seconds must be > 0, got {seconds}")
+    return round(seconds * rate)
 
 
 def check_model(model, path, autoencoder):

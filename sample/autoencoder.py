@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, sampling_inputs, sampling_outputs, snapshot, synthesis  # noqa: E402
+from chainer_wavenet import cli, sampling_inputs, sampling_outputs, synthesis  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
 from chainer_wavenet.generate import check_generation_args  # noqa: E402
@@ -123,19 +123,17 @@ PLANS = {"reconstruct": plan_reconstruct, "pitch": plan_pitch, "interpolate": pl
 
 def select(args, rate, limit=None, count=None, need_pitch=False):
     return sampling_inputs.select_notes(args.wavs, args.dataset, args.split, args.note, limit,
-                                  args.pitch, rate, count, need_pitch)
+                                        args.pitch, rate, count, need_pitch)
 
 
 def main(args):
     check_generation_args(1, args.batch, args.temperature)
     if args.seed is not None and args.seed < 0:
         raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
-    if args.seconds is not None and not args.seconds > 0:
-        raise chainer_wavenet.WaveNetError(f"--seconds must be > 0, got {args.seconds}")
-    model = snapshot.load(args.model, get_device(args.gpu, args.device))
-    sampling_inputs.check_model(model, args.model, autoencoder=True)
+    model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
+                                       autoencoder=True)
     rate = sampling_inputs.sample_rate(model)
-    max_samples = None if args.seconds is None else round(args.seconds * rate)
+    max_samples = sampling_inputs.note_length(args.seconds, rate)
     if args.command == "encode":
         run_encode(args, model, rate, max_samples)
     else:

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, plots, sampling_inputs, sampling_outputs, snapshot, synthesis  # noqa: E402
+from chainer_wavenet import cli, plots, sampling_inputs, sampling_outputs, synthesis  # noqa: E402
 from chainer_wavenet.data.nsynth import FAMILIES  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
@@ -41,18 +41,16 @@ def build_parser():
 def main(args):
     if args.batch < 1:
         raise chainer_wavenet.WaveNetError(f"--batch must be at least 1, got {args.batch}")
-    if args.seconds is not None and not args.seconds > 0:
-        raise chainer_wavenet.WaveNetError(f"--seconds must be > 0, got {args.seconds}")
-    model = snapshot.load(args.model, get_device(args.gpu, args.device))
-    sampling_inputs.check_model(model, args.model, autoencoder=True)
+    model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
+                                       autoencoder=True)
     rate = sampling_inputs.sample_rate(model)
-    max_samples = None if args.seconds is None else round(args.seconds * rate)
+    max_samples = sampling_inputs.note_length(args.seconds, rate)
     notes = sampling_inputs.select_notes(dataset=args.dataset, split=args.split, limit=args.limit,
-                                   rate=rate)
+                                         rate=rate)
     names = [n.name for n in notes]
     chosen = args.note or names[0]
     extra = [] if chosen in names else sampling_inputs.select_notes(
-        dataset=args.dataset, split=args.split, names=[chosen], rate=rate)
+              dataset=args.dataset, split=args.split, names=[chosen], rate=rate)
     out = ensure_output_dir(args.out)
     sampling_outputs.check_free(out, ["embeddings_pca", "z_over_time"], args.force, (".png",))
 

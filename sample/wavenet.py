@@ -11,7 +11,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, sampling_inputs, sampling_outputs, snapshot, synthesis  # noqa: E402
+from chainer_wavenet import cli, sampling_inputs, sampling_outputs, synthesis  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
 from chainer_wavenet.generate import check_generation_args  # noqa: E402
@@ -48,15 +48,15 @@ def main(args):
         raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
     if args.prime_length is not None and args.prime is None:
         raise chainer_wavenet.WaveNetError("--prime-length needs --prime WAV")
-    model = snapshot.load(args.model, get_device(args.gpu, args.device))
-    sampling_inputs.check_model(model, args.model, autoencoder=False)
+    model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
+                                       autoencoder=False)
     rate = sampling_inputs.sample_rate(model)
     length = sampling_inputs.parse_duration(args.length, rate, "--length")
     speaker = sampling_inputs.speaker_id(model, args.speaker)
     prime = None
     if args.prime is not None:
         prime_length = sampling_inputs.parse_duration(args.prime_length or model.receptive_field,
-                                                rate, "--prime-length")
+                                                      rate, "--prime-length")
         prime = sampling_inputs.read_prime(args.prime, model, prime_length)
         print(f"priming with the first {len(prime)} samples of {args.prime}")
     out = ensure_output_dir(args.out)

@@ -168,7 +168,7 @@ def test_select_dataset_notes(dataset):
         ("guitar_acoustic_001-064-075", 64, 3)]
     assert len(notes[0].read()) == 100
     picked = sampling_inputs.select_notes(dataset=dataset, split="valid",
-                                    names=["guitar_acoustic_001-064-075"], pitch=30)
+                                          names=["guitar_acoustic_001-064-075"], pitch=30)
     assert [(n.name, n.pitch) for n in picked] == [("guitar_acoustic_001-064-075", 30)]
     assert len(sampling_inputs.select_notes(dataset=dataset, split="valid", count=2)) == 2
     assert len(sampling_inputs.select_notes(dataset=dataset, split="valid", limit=1)) == 1
@@ -227,5 +227,5 @@ def test_save_embeddings(tmp_path):
         assert f.attrs["hop"] == HOP and f.attrs["sample_rate"] == 16000
     with pytest.raises(WaveNetError, match="differ in length"):
         sampling_outputs.save_embeddings(tmp_path / "other.h5", [zs[0], zs[1][:, :2]], ["a", "b"],
-                                  [1, 2], HOP, 16000)
+                                         [1, 2], HOP, 16000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["embeddings.h5"]

@@ -36,4 +36,4 @@ class Reconstructions(extension.Extension):
         iteration = trainer.updater.iteration
         for name, original, result in zip(self.names, self.audio, audio, strict=True):
             sampling_outputs.write_outputs(folder, f"iter_{iteration:07d}_{name}", result,
-                                    self.sample_rate, force=True, original=original)
+                                           self.sample_rate, force=True, original=original)
