@@ -121,8 +121,11 @@ def worker(args):
 
 
 def run(args, config, batchsize, threads, processes, how):
-    """One timed run in fresh processes: ``how`` is "mpi" (one job of ``processes`` ranks) or
-    "apart" (that many single processes at once, sharing nothing); its measurements."""
+    """One timed run in fresh processes; its measurements.
+
+    ``how``: "mpi", one mpiexec job of ``processes`` ranks (Open MPI binds each to a core);
+    "apart", that many plain processes at once, sharing nothing.
+    """
     program = [sys.executable, os.path.abspath(__file__), "--worker", config,
                "--batchsize", str(batchsize), "--length", str(args.length),
                "--steps", str(args.steps), "--warmup", str(args.warmup)]
@@ -143,14 +146,15 @@ def run(args, config, batchsize, threads, processes, how):
             sys.exit(f"benchmark run failed: {' '.join(program)}\n{stdout}{stderr}")
         found.append(json.loads(stdout.strip().splitlines()[-1]))
     return dict(found[0], samples_per_s=sum(f["samples_per_s"] for f in found),
-                step_s=max(f["step_s"] for f in found), processes=processes,
+                step_s=max(f["step_s"] for f in found),
+                global_batch=sum(f["global_batch"] for f in found), processes=processes,
                 threads_per_process=threads, how=how, load_average_before=load)
 
 
 RUNS = (  # (label, batch per process as a multiple of --batchsize, threads, processes, how)
-    ("1 process, 1 thread", 1, 1, 1, "mpi"),
-    ("1 process, 1 thread", 2, 1, 1, "mpi"),
-    ("1 process, 2 threads", 2, 2, 1, "mpi"),
+    ("1 process, 1 thread", 1, 1, 1, "apart"),
+    ("1 process, 1 thread", 2, 1, 1, "apart"),
+    ("1 process, 2 threads", 2, 2, 1, "apart"),
     ("2 processes apart, no MPI (bound)", 1, 1, 2, "apart"),
     ("2 processes (naive), 1 thread each", 1, 1, 2, "mpi"),
 )
@@ -170,6 +174,16 @@ def print_table(config, runs, batchsize):
               f"{1e3 * found['step_s']:>9.0f}{ratio:>16.2f}")
     print(f"one all-reduce of the gradients (naive, 2 processes): "
           f"{1e3 * two['allreduce_s']:.1f} ms per step")
+
+
+def cpu_name():
+    """The CPU's model name from /proc/cpuinfo, where there is one."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else platform.processor()
 
 
 def main():
@@ -199,7 +213,7 @@ def main():
 
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
-        json.dump({"machine": {"cores": os.cpu_count(), "cpu": platform.processor(),
+        json.dump({"machine": {"cores": os.cpu_count(), "cpu": cpu_name(),
                                "python": platform.python_version(),
                                "numpy": np.__version__},
                    "settings": {"batchsize": args.batchsize, "length": args.length,
