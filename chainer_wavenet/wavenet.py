@@ -5,6 +5,7 @@ import math
 import chainer
 import chainer.functions as F
 import chainer.links as L
+import numpy as np
 
 from chainer_wavenet import mu_law
 from chainer_wavenet.config import WaveNetConfig
@@ -47,14 +48,12 @@ class WaveNet(chainer.Chain):
         """(batch, time) int32 classes -> (batch, residual, time)."""
         if self.config.input_mode == "embedding":
             return F.transpose(self.embed(x), (0, 2, 1))
-        audio = self.xp.asarray(self._decode(x))
-        return self.embed(audio[:, None, :])
+        return self.embed(self._decode_table()[x][:, None, :])
 
-    def _decode(self, classes):
-        """Classes to float samples in [-1, 1], on the array's own device."""
-        xp = chainer.backend.get_array_module(classes)
-        table = xp.asarray(mu_law.decode(range(self.config.n_classes), self.config.n_classes))
-        return table[classes]
+    def _decode_table(self):
+        """Float sample in [-1, 1] of every class, on the model's device."""
+        n_classes = self.config.n_classes
+        return self.xp.asarray(mu_law.decode(np.arange(n_classes), n_classes))
 
     def _check_conditions(self, global_ids, local_features):
         config = self.config
@@ -114,6 +113,8 @@ class WaveNet(chainer.Chain):
         for link in (self.embed, self.head1, self.head2):
             if isinstance(link, DilatedConv1D):
                 link.start(batch_size)
+        if self.config.input_mode == "scalar":
+            self._table = self._decode_table()
         self._time = 0
 
     def step(self, x):
@@ -121,7 +122,7 @@ class WaveNet(chainer.Chain):
         if self.config.input_mode == "embedding":
             h = self.embed.W.array[x]
         else:
-            h = self.embed.step(self._decode(x)[:, None])
+            h = self.embed.step(self._table[x][:, None])
         frame = self._time // self.config.local_hop
         skips = 0
         for block, bias in zip(self.blocks, self._biases, strict=True):
