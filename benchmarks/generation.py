@@ -9,7 +9,9 @@ The naive generator, a baseline that lives only here, recomputes the whole recep
 field with the model's parallel forward pass for every sample. Both are timed in the
 same process; the table gives aggregate samples per second (batch x samples / time),
 their ratio, and the per-sample cost of a batch-1 run of the two ``--flat`` lengths,
-which must stay flat (within 10%).
+which must stay flat (within 10%). A ceiling is timed as well: the step's matrix products
+alone, on fixed inputs, with none of its elementwise work or sampling; "fast / products
+alone" is the share of that ceiling that generation reaches.
 """
 
 import argparse
@@ -85,6 +87,34 @@ def measure_naive(model, batch, args, device):
     return batch * length / timing["wall_s"]
 
 
+def products_alone(model, batch, length, device):
+    """Samples/s of only the matrix products that ``length`` generation steps make.
+
+    Every layer's newest tap and output projection at every step, the older taps once
+    per dilation block (the layer's own look-ahead) and the two head layers, on random
+    inputs held fixed.
+    """
+    ids, z = common.random_conditions(model, batch, length + 1)
+    model.start(batch, ids, z)
+    xp = model.xp
+    config = model.config
+    x = xp.ones((batch, config.residual_channels), np.float32)
+    gated = xp.ones((batch, config.dilation_channels), np.float32)
+    skips = xp.ones((batch, config.skip_channels), np.float32)
+    layers = [(block.conv, block._out_weights) for block in model.blocks]
+
+    def run():
+        for t in range(1, length + 1):
+            for conv, out_weights in layers:
+                x @ conv._newest
+                gated @ out_weights
+                if t % conv.dilation == 0:
+                    conv._look_ahead()
+            (skips @ model.head1._newest) @ model.head2._newest
+
+    return batch * length / common.measure(run, 3, device)["wall_s"]
+
+
 def measure_all(args, device):
     model = common.build_model(args.config, device)
     figures = {}
@@ -97,6 +127,9 @@ def measure_all(args, device):
         timing = common.measure(fast(batch, args.length), args.repeat, device)
         figures[f"fast {batch}"] = batch * args.length / timing["wall_s"]
         figures[f"fast cpu {batch}"] = batch * args.length / timing["cpu_s"]
+        bound = products_alone(model, batch, args.length, device)
+        figures[f"products {batch}"] = bound
+        figures[f"share {batch}"] = figures[f"fast {batch}"] / bound
         if args.naive_length and batch in args.naive_batch:
             naive = measure_naive(model, batch, args, device)
             figures[f"naive {batch}"] = naive
@@ -128,6 +161,9 @@ def main():
     for batch in args.batch:
         rows += [(f"batch {batch}: fast, samples/s", f"fast {batch}", ",.0f"),
                  (f"batch {batch}: fast, samples per CPU-second", f"fast cpu {batch}", ",.0f"),
+                 (f"batch {batch}: its matrix products alone, samples/s", f"products {batch}",
+                  ",.0f"),
+                 (f"batch {batch}: fast / products alone", f"share {batch}", ".2f"),
                  (f"batch {batch}: naive, samples/s", f"naive {batch}", ",.1f"),
                  (f"batch {batch}: fast / naive", f"speedup {batch}", ",.0f")]
     short, long = args.flat
