@@ -11,7 +11,10 @@ def add_common_arguments(parser):
 
 
 def run(main, parser, argv=None):
-    """Parse arguments and call ``main(args)``; a WaveNetError prints one line and exits 2."""
+    """Parse arguments and call ``main(args)``.
+
+    A WaveNetError, or running out of memory (host or GPU), prints one line and exits 2.
+    """
     args = parser.parse_args(argv)
     try:
         main(args)
@@ -19,6 +22,12 @@ def run(main, parser, argv=None):
         if args.debug:
             raise
         print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except MemoryError as error:
+        if args.debug:
+            raise
+        print(f"error: out of memory ({error}); ask for less at once: a smaller batch, "
+              f"crop or generated length, or model", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

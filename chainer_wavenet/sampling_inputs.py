@@ -1,7 +1,8 @@
 """What the sampling commands are given: checked and turned into values.
 
-Model kind and sample rate, durations, MIDI pitches, speakers, priming audio, and the
-input notes (WAV files or notes of an NSynth split), cut to whole frames of the hop.
+Model kind and sample rate, durations, MIDI pitches, speakers, priming audio, mel
+features to condition on, and the input notes (WAV files or notes of an NSynth split),
+cut to whole frames of the hop.
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ from chainer_wavenet.audio import read_wav
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.data import nsynth
 from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.mel import MelSettings, log_mel
 
 DEFAULT_SAMPLE_RATE = 16000
 MIDI_PITCHES = 128
@@ -49,9 +51,10 @@ def check_model(model, path, autoencoder):
                            f"use sample/wavenet.py")
     if not autoencoder and isinstance(model, WaveNetAutoencoder):
         raise WaveNetError(f"{path}: is an autoencoder snapshot; use sample/autoencoder.py")
-    if not autoencoder and model.config.local_channels:
-        raise WaveNetError(f"{path}: this WaveNet needs local features at every step, "
-                           f"which sample/wavenet.py cannot supply")
+    if not autoencoder and model.config.local_channels and mel_settings(model) is None:
+        raise WaveNetError(f"{path}: this WaveNet needs local features at every step, and "
+                           f"its snapshot does not say how to compute them (only mel "
+                           f"features, from train/wavenet.py --mel, are known)")
 
 
 def parse_duration(text, rate, flag):
@@ -93,6 +96,22 @@ def speaker_id(model, speaker):
     if speaker.isdigit() and int(speaker) < n_global:
         return int(speaker)
     raise WaveNetError(f"--speaker: unknown speaker {speaker!r}; known: {known}")
+
+
+def mel_settings(model):
+    """The mel settings a WaveNet was trained with (snapshot metadata), or None."""
+    values = getattr(model, "metadata", {}).get("mel")
+    return None if values is None else MelSettings.from_dict(values)
+
+
+def read_condition(path, model):
+    """Log-mel features (n_mels, frames) of WAV ``path`` and its length in samples.
+
+    Computed, like the training features, from the mu-law decoded audio.
+    """
+    classes = mu_law.encode(read_wav(path, sample_rate(model)), model.config.n_classes)
+    audio = mu_law.decode(classes, model.config.n_classes)
+    return log_mel(audio, sample_rate(model), mel_settings(model)), len(audio)
 
 
 def read_prime(path, model, length):

@@ -14,12 +14,19 @@ from chainer_wavenet.generate import generate
 
 
 def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, prime=None,
-                 seed=None, progress=True):
-    """Float32 audio (batch, len(prime) + length): the prime (if any), then new samples."""
-    global_ids = None if speaker is None else wavenet.xp.full(batch_size, speaker, np.int32)
+                 seed=None, progress=True, features=None):
+    """Float32 audio (batch, len(prime) + length): the prime (if any), then new samples.
+
+    ``features``: local features (channels, frames) for every sequence, covering the
+    prime and the new samples.
+    """
+    xp = wavenet.xp
+    global_ids = None if speaker is None else xp.full(batch_size, speaker, np.int32)
     primes = None if prime is None else np.tile(np.asarray(prime, np.int32), (batch_size, 1))
-    classes = generate(wavenet, length, batch_size, temperature, global_ids, prime=primes,
-                       seed=seed, progress=progress)
+    local_features = None if features is None else xp.asarray(
+        np.broadcast_to(features, (batch_size,) + features.shape))
+    classes = generate(wavenet, length, batch_size, temperature, global_ids, local_features,
+                       prime=primes, seed=seed, progress=progress)
     if primes is not None:
         classes = np.concatenate([primes, classes], axis=1)
     return mu_law.decode(classes, wavenet.config.n_classes)

@@ -1,6 +1,7 @@
 """Generate audio from a trained WaveNet snapshot: WAV files and their spectrograms.
 
     python sample/wavenet.py --model result/model.h5 --length 2s --batch 4
+    python sample/wavenet.py --model result/vocoder/model.h5 --condition speech.wav
 """
 
 import argparse
@@ -22,9 +23,9 @@ def build_parser():
     parser.add_argument("--model", required=True, help="model snapshot (.h5) written by training")
     parser.add_argument("--out", default="result/samples",
                         help="output folder (default %(default)s)")
-    parser.add_argument("--length", default="1s",
-                        help="new samples per file, or seconds with an s suffix "
-                             "(default %(default)s)")
+    parser.add_argument("--length",
+                        help="new samples per file, or seconds with an s suffix (default 1s; "
+                             "with --condition, the rest of that file)")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="softmax temperature: 1 = the model's distribution, < 1 sharper")
     parser.add_argument("--batch", type=int, default=1,
@@ -36,6 +37,9 @@ def build_parser():
     parser.add_argument("--prime-length",
                         help="samples (or seconds with s) of --prime to use; default: the "
                              "receptive field, or the whole file if shorter")
+    parser.add_argument("--condition", metavar="WAV",
+                        help="follow the mel spectrogram of this WAV (models trained with --mel); "
+                             "--prime, if given, stands for its start")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     add_device_arguments(parser)
     cli.add_common_arguments(parser)
@@ -51,7 +55,6 @@ def main(args):
     model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
                                        autoencoder=False)
     rate = sampling_inputs.sample_rate(model)
-    length = sampling_inputs.parse_duration(args.length, rate, "--length")
     speaker = sampling_inputs.speaker_id(model, args.speaker)
     prime = None
     if args.prime is not None:
@@ -59,13 +62,14 @@ def main(args):
                                                       rate, "--prime-length")
         prime = sampling_inputs.read_prime(args.prime, model, prime_length)
         print(f"priming with the first {len(prime)} samples of {args.prime}")
+    features, length = conditioning(args, model, rate, 0 if prime is None else len(prime))
     out = ensure_output_dir(args.out)
     stems = [f"sample_{i:03d}" for i in range(args.batch)]
     sampling_outputs.check_free(out, stems, args.force)
 
     start = time.perf_counter()
     audio = synthesis.sample_audio(model, length, args.batch, args.temperature, speaker, prime,
-                                   args.seed)
+                                   args.seed, features=features)
     seconds = time.perf_counter() - start
     for stem, samples in zip(stems, audio, strict=True):
         wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force)
@@ -73,6 +77,32 @@ def main(args):
               f"and {png.name}")
     print(f"generated {args.batch} x {length} samples in {seconds:.1f} s "
           f"({args.batch * length / seconds:.0f} samples/s)")
+
+
+def conditioning(args, model, rate, primed):
+    """Mel features to follow (or None) and the new samples per file."""
+    mel = sampling_inputs.mel_settings(model)
+    if mel is None:
+        if args.condition is not None:
+            raise chainer_wavenet.WaveNetError(f"--condition: {args.model} is not conditioned "
+                                               f"on mel spectrograms (train with --mel)")
+        return None, sampling_inputs.parse_duration(args.length or "1s", rate, "--length")
+    if args.condition is None:
+        raise chainer_wavenet.WaveNetError(f"{args.model}: follows a {mel.n_mels}-band mel "
+                                           f"spectrogram: pass --condition WAV")
+    features, samples = sampling_inputs.read_condition(args.condition, model)
+    available = samples - primed
+    if available < 1:
+        raise chainer_wavenet.WaveNetError(f"--condition {args.condition}: its {samples} "
+                                           f"samples leave none to generate after the "
+                                           f"{primed}-sample prime")
+    if args.length is None:
+        return features, available
+    length = sampling_inputs.parse_duration(args.length, rate, "--length")
+    if length > available:
+        raise chainer_wavenet.WaveNetError(f"--length {args.length}: {args.condition} covers "
+                                           f"only {available} samples after the prime")
+    return features, length
 
 
 if __name__ == "__main__":

@@ -152,6 +152,11 @@ def test_bad_wav_in_a_training_folder(capsys, speakers, out, kind):
             *TRAIN, names=[bad, message])
 
 
+def test_a_run_too_big_for_memory_says_so(capsys, speakers, out):
+    refused(capsys, speakers.parent, "train/wavenet", "--dataset", speakers, "--out", out,
+            "--length", 10 ** 15, "--iteration", 1, names=["out of memory", "smaller batch"])
+
+
 @pytest.mark.parametrize("command", ["prime", "reconstruct", "nsynth-note"])
 def test_bad_wav_in_each_command_that_reads_one(capsys, models, tmp_path, out, command):
     bad = tmp_path / "bad.wav"

@@ -117,3 +117,51 @@ def test_batches_through_a_chainer_iterator():
     inputs, labels = chainer.dataset.concat_examples(next(iterator))
     assert inputs.shape == (3, 12) and inputs.dtype == np.int32
     assert labels.tolist() == [0, 0, 0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(6, 60), min_size=1, max_size=3),
+       receptive_field=st.integers(1, 8), length=st.integers(4, 12), hop=st.integers(1, 4))
+def test_features_come_with_their_frames(lengths, receptive_field, length, hop):
+    """Crops start on frame boundaries, carry exactly their frames, and leave no target out
+    but the last hop - 1."""
+    lengths = [n for n in lengths if n > receptive_field]
+    if not lengths:
+        return
+    features = [np.stack([np.arange(-(-n // hop)), np.full(-(-n // hop), i)]).astype(np.float32)
+                for i, n in enumerate(lengths)]
+    crops = Crops([positions(n) for n in lengths], receptive_field, length,
+                  n_classes=POSITION_CLASSES, features=features, hop=hop)
+    assert crops.frames_per_crop == -(-crops.crop_size // hop)
+    seen = [set() for _ in lengths]
+    for i in range(len(crops)):
+        example = crops.get_example(i)
+        x, frames = example["x"], example["local_features"]
+        assert frames.shape == (2, crops.frames_per_crop)
+        sequence = int(frames[1, 0])
+        real = x != PADDING
+        padding = int((~real).sum())
+        assert padding % hop == 0 and not real[:padding].any()
+        start = int(x[real][0]) - 1000 - padding  # in the sequence, counting its padding
+        assert start % hop == 0
+        first_frame = start // hop
+        expected = np.maximum(np.arange(crops.frames_per_crop) + first_frame, 0)
+        np.testing.assert_array_equal(frames[0], expected)
+        seen[sequence].update(int(v) - 1000 for v in x[receptive_field:][real[receptive_field:]])
+    for n, targets in zip(lengths, seen, strict=True):
+        assert set(range(receptive_field, n - hop + 1)) <= targets
+
+
+def test_features_must_cover_their_sequence():
+    with pytest.raises(WaveNetError, match="b.wav: features of shape \\(2, 4\\) do not cover"):
+        Crops([positions(20), positions(20)], 3, 4, n_classes=POSITION_CLASSES,
+              names=["a.wav", "b.wav"], features=[np.zeros((2, 5)), np.zeros((2, 4))], hop=4)
+
+
+def test_features_with_labels_batch_into_the_loss_arguments():
+    crops = Crops([positions(30)], 3, 8, labels=[5], n_classes=POSITION_CLASSES,
+                  features=[np.zeros((2, 8), np.float32)], hop=4)
+    batch = chainer.dataset.concat_examples([crops[0], crops[1]])
+    assert sorted(batch) == ["global_ids", "local_features", "x"]
+    assert batch["x"].shape == (2, 11) and batch["local_features"].shape == (2, 2, 3)
+    np.testing.assert_array_equal(batch["global_ids"], [5, 5])

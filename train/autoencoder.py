@@ -95,13 +95,13 @@ def main(args):
     model = WaveNetAutoencoder(config)
     train_crops, valid_crops = _crops(train, config, args.length), _crops(valid, config,
                                                                          args.length)
-    print(f"{len(train)} training and {len(valid)} validation notes; decoder receptive field "
-          f"{config.receptive_field} samples, hop {config.encoder.hop}; {len(train_crops)} "
-          f"training crops of {train_crops.crop_size} samples")
+    runner.say(f"{len(train)} training and {len(valid)} validation notes; decoder receptive "
+               f"field {config.receptive_field} samples, hop {config.encoder.hop}; "
+               f"{len(train_crops)} training crops of {train_crops.crop_size} samples")
     metadata = {"sample_rate": SAMPLE_RATE, "dataset": os.path.abspath(args.dataset)}
     runner.run_training(model, train_crops, valid_crops, args, metadata,
                         extra_extensions=_previews(model, valid, args))
-    print(f"model written to {os.path.join(args.out, 'model.h5')}")
+    runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
 
 
 if __name__ == "__main__":

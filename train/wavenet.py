@@ -1,6 +1,7 @@
 """Train a WaveNet on a folder of WAV files (one subfolder per speaker, optionally).
 
     python train/wavenet.py --dataset DIR [--gpu 0] [--preset small|S|paper] [--out result/wavenet]
+    python train/wavenet.py --dataset DIR --mel 80 --mel-hop 256    # a mel-conditioned vocoder
 """
 
 import argparse
@@ -11,10 +12,11 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli, device  # noqa: E402
+from chainer_wavenet import cli, device, mu_law  # noqa: E402
 from chainer_wavenet.config import WAVENET_PRESETS  # noqa: E402
 from chainer_wavenet.data.crops import Crops  # noqa: E402
 from chainer_wavenet.data.folder import load_folder  # noqa: E402
+from chainer_wavenet.mel import MelSettings, log_mel  # noqa: E402
 from chainer_wavenet.training import runner  # noqa: E402
 from chainer_wavenet.wavenet import WaveNet  # noqa: E402
 
@@ -29,6 +31,14 @@ def build_parser():
                         help="rate every WAV must have (default 16000)")
     parser.add_argument("--validation-fraction", type=float, default=0.1,
                         help="share of files held out for validation (default 0.1)")
+    mel = MelSettings()
+    parser.add_argument("--mel", type=int, default=0, metavar="BANDS",
+                        help="condition every layer on a log-mel spectrogram of this many bands "
+                             "(default 0: unconditioned); sample with --condition WAV")
+    parser.add_argument("--mel-hop", type=int, default=mel.hop,
+                        help=f"samples per mel frame (default {mel.hop})")
+    parser.add_argument("--mel-window", type=int, default=mel.n_fft,
+                        help=f"mel analysis window in samples (default {mel.n_fft})")
     runner.add_training_arguments(parser, out="result/wavenet", batchsize=4, length=2048,
                                   iterations=2000, interval=200)
     device.add_device_arguments(parser)
@@ -44,19 +54,37 @@ def main(args):
     if not 0 <= args.validation_fraction < 1:
         raise chainer_wavenet.WaveNetError(f"--validation-fraction must lie in [0, 1), "
                                            f"got {args.validation_fraction}")
+    if args.mel < 0:
+        raise chainer_wavenet.WaveNetError(f"--mel must be >= 0 bands (0: no conditioning), "
+                                           f"got {args.mel}")
+    mel = None
+    if args.mel:
+        mel = MelSettings(n_mels=args.mel, hop=args.mel_hop, n_fft=args.mel_window)
+        mel.check(args.sample_rate)
     data = load_folder(args.dataset, args.sample_rate)
-    config = dataclasses.replace(WAVENET_PRESETS[args.preset], n_global=data.n_speakers)
+    config = dataclasses.replace(WAVENET_PRESETS[args.preset], n_global=data.n_speakers,
+                                 local_channels=args.mel, local_hop=mel.hop if mel else 1)
     train, valid = data.split(args.validation_fraction, seed=args.seed)
     crops = [Crops(part.waveforms, config.receptive_field, args.length, labels=part.speakers,
-                   names=part.names, n_classes=config.n_classes) for part in (train, valid)]
+                   names=part.names, n_classes=config.n_classes,
+                   features=None if mel is None else features(part, mel),
+                   hop=config.local_hop) for part in (train, valid)]
     runner.seed_everything(args.seed)
     model = WaveNet(config)
-    print(f"{len(train)} training and {len(valid)} validation files, {data.n_speakers} "
-          f"speakers; receptive field {config.receptive_field} samples; "
-          f"{len(crops[0])} training crops of {crops[0].crop_size} samples")
+    runner.say(f"{len(train)} training and {len(valid)} validation files, "
+               f"{data.n_speakers} speakers; receptive field {config.receptive_field} samples; "
+               f"{len(crops[0])} training crops of {crops[0].crop_size} samples")
     metadata = {"sample_rate": args.sample_rate, "speakers": data.speaker_names}
+    if mel:
+        metadata["mel"] = mel.to_dict()
     runner.run_training(model, crops[0], crops[1], args, metadata)
-    print(f"model written to {os.path.join(args.out, 'model.h5')}")
+    runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
+
+
+def features(folder, mel):
+    """Log-mel features of a folder's mu-law waveforms, from the decoded audio a sampler sees."""
+    return [log_mel(mu_law.decode(classes, folder.n_classes), folder.sample_rate, mel)
+            for classes in folder.waveforms]
 
 
 if __name__ == "__main__":

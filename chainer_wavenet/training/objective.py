@@ -18,7 +18,7 @@ class NonFiniteLoss(WaveNetError):
 
 
 class Objective(chainer.Chain):
-    """Wraps a model whose ``loss(*batch)`` is a mean NLL in nats.
+    """Wraps a model whose ``loss(*batch)`` (or ``loss(**batch)``) is a mean NLL in nats.
 
     Reports ``loss`` (nats) and ``bits`` (bits per sample), and stops
     training on a NaN or inf loss before the optimizer touches the weights.
@@ -29,8 +29,8 @@ class Objective(chainer.Chain):
         with self.init_scope():
             self.model = model
 
-    def __call__(self, *batch):
-        loss = self.model.loss(*batch)
+    def __call__(self, *batch, **named):
+        loss = self.model.loss(*batch, **named)
         value = float(loss.array)
         if not math.isfinite(value):
             raise NonFiniteLoss(value, chainer.config.train)

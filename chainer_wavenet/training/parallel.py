@@ -24,6 +24,7 @@ CPU_COMMUNICATORS = ("naive",)
 
 # Set by the launchers of Open MPI and of MPICH-like MPIs (Hydra, Slurm's PMI) in every process.
 _LAUNCHER_SIZES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
+_LAUNCHER_RANKS = ("OMPI_COMM_WORLD_RANK", "PMI_RANK")
 
 
 def add_parallel_arguments(parser):
@@ -169,6 +170,18 @@ class _MeanOverRanks(extension.Extension):
         total = self.comm.allreduce_obj(local)
         for key, value in zip(self.keys, total / self.comm.size, strict=True):
             observation[key] = float(value)
+
+
+def launched_as_rank_0():
+    """Whether this process is rank 0 of an MPI launch, or was not started by mpiexec.
+
+    Read from the launcher's environment, so it can be asked before MPI starts.
+    """
+    for variable in _LAUNCHER_RANKS:
+        rank = os.environ.get(variable, "")
+        if rank.isdigit():
+            return int(rank) == 0
+    return True
 
 
 def create_group(communicator):

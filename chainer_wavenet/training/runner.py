@@ -22,7 +22,11 @@ from chainer_wavenet.training.extensions import (
 )
 from chainer_wavenet.training.objective import NonFiniteLoss, Objective
 from chainer_wavenet.training.order import ReproducibleOrder
-from chainer_wavenet.training.parallel import add_parallel_arguments, create_group
+from chainer_wavenet.training.parallel import (
+    add_parallel_arguments,
+    create_group,
+    launched_as_rank_0,
+)
 
 CONFIG_FILE = "config.json"
 # What a run writes in --out besides its trainer snapshots; a new run refuses to start over them.
@@ -81,6 +85,12 @@ def check_training_arguments(args):
         raise WaveNetError(f"--lr-decay must lie in (0, 1], got {args.lr_decay}")
     if not args.grad_clip > 0:
         raise WaveNetError(f"--grad-clip must be > 0, got {args.grad_clip}")
+
+
+def say(message):
+    """Print ``message`` once per run: under mpiexec, from rank 0 alone."""
+    if launched_as_rank_0():
+        print(message)
 
 
 def seed_everything(seed):

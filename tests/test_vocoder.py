@@ -1,0 +1,156 @@
+"""Mel-conditioned WaveNet (a vocoder): it follows its conditioning, and the commands that
+train it (train/wavenet.py --mel) and sample it (sample/wavenet.py --condition) end to end."""
+
+import subprocess
+import sys
+
+import chainer
+import numpy as np
+import pytest
+import soundfile
+from test_resume import ENV, ROOT
+
+from chainer_wavenet import mu_law, snapshot
+from chainer_wavenet.config import WaveNetConfig
+from chainer_wavenet.data.crops import Crops
+from chainer_wavenet.generate import generate
+from chainer_wavenet.mel import MelSettings, log_mel
+from chainer_wavenet.wavenet import WaveNet
+
+RATE = 16000
+MEL = MelSettings(n_mels=8, hop=64, n_fft=256)
+
+
+def tone(frequency, samples):
+    return 0.5 * np.sin(2 * np.pi * frequency * np.arange(samples) / RATE)
+
+
+def features(classes):
+    return log_mel(mu_law.decode(classes), RATE, MEL)
+
+
+def peak(audio):
+    spectrum = np.abs(np.fft.rfft(audio - audio.mean()))
+    return spectrum.argmax() * RATE / len(audio)
+
+
+def test_the_model_follows_the_mel_spectrogram_it_is_given():
+    """Trained on a 400 Hz and a 1000 Hz tone: each tone is likely under its own mel
+    spectrogram and unlikely under the other's, and generation from silence plays the
+    tone whose spectrogram it is given."""
+    np.random.seed(0)
+    model = WaveNet(WaveNetConfig(residual_channels=16, dilation_channels=16, skip_channels=32,
+                                  dilations=(1, 2, 4, 8, 16, 32, 64), local_channels=MEL.n_mels,
+                                  local_hop=MEL.hop))
+    frequencies = (400.0, 1000.0)
+    tones = [mu_law.encode(tone(f, RATE)) for f in frequencies]
+    crops = Crops(tones, model.receptive_field, 192, features=[features(t) for t in tones],
+                  hop=MEL.hop)
+    optimizer = chainer.optimizers.Adam(alpha=3e-3)
+    optimizer.setup(model)
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        batch = chainer.dataset.concat_examples([crops[i] for i in rng.integers(0, len(crops), 4)])
+        loss = model.loss(**batch)
+        model.cleargrads()
+        loss.backward()
+        optimizer.update()
+
+    length = 4000
+    conditions = [features(t)[:, :-(-length // MEL.hop)][None] for t in tones]
+    with chainer.no_backprop_mode():
+        for own, audio in enumerate(tones):
+            nats = [float(model.loss(audio[None, :length], local_features=c).array)
+                    for c in conditions]
+            assert nats[own] < 0.2 and nats[1 - own] > 1.0, nats
+
+    played = mu_law.decode(generate(model, 2000, 2, 1.0, local_features=np.concatenate(
+        conditions)[:, :, :-(-2001 // MEL.hop)], seed=0))[:, 500:]
+    for audio, frequency, other in zip(played, frequencies, frequencies[::-1], strict=True):
+        assert audio.std() > 0.2, "the generated signal is nearly silent"
+        assert abs(peak(audio) - frequency) < abs(peak(audio) - other)
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, script, *map(str, args)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=240)
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def refused(result, *fragments):
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert str(fragment) in result.stderr
+
+
+@pytest.fixture(scope="module")
+def vocoder(tmp_path_factory):
+    """A mel-conditioned small WaveNet trained for two steps on three tones."""
+    root = tmp_path_factory.mktemp("vocoder")
+    (root / "data").mkdir()
+    for number, frequency in enumerate((220, 330, 440)):
+        soundfile.write(root / "data" / f"{number}.wav", tone(frequency, 1600), RATE,
+                        subtype="PCM_16")
+    ok(run("train/wavenet.py", "--dataset", root / "data", "--out", root / "run", "--mel", 8,
+           "--mel-hop", 64, "--mel-window", 256, "--length", 128, "--batchsize", 2,
+           "--iteration", 2, "--interval", 2))
+    return root
+
+
+def test_training_keeps_the_mel_settings_in_the_snapshot(vocoder):
+    model = snapshot.load(vocoder / "run" / "model.h5")
+    assert model.config.local_channels == 8 and model.config.local_hop == 64
+    assert MelSettings.from_dict(model.metadata["mel"]) == MEL
+
+
+def test_sampling_follows_a_whole_file_or_part_of_it(vocoder, tmp_path):
+    condition = vocoder / "data" / "1.wav"
+    model = vocoder / "run" / "model.h5"
+    ok(run("sample/wavenet.py", "--model", model, "--condition", condition, "--out",
+           tmp_path / "whole", "--seed", 0))
+    assert soundfile.info(tmp_path / "whole" / "sample_000.wav").frames == 1600
+    ok(run("sample/wavenet.py", "--model", model, "--condition", condition, "--prime", condition,
+           "--prime-length", 100, "--length", 300, "--batch", 2, "--out", tmp_path / "part"))
+    for name in ("sample_000.wav", "sample_001.wav"):
+        audio, _ = soundfile.read(tmp_path / "part" / name)
+        assert len(audio) == 400
+        primed = mu_law.decode(mu_law.encode(soundfile.read(condition)[0][:100]))
+        np.testing.assert_allclose(audio[:100], primed, atol=1 / 2 ** 15)
+
+
+def test_sampling_refuses_what_it_cannot_follow(vocoder, tmp_path):
+    model = vocoder / "run" / "model.h5"
+    condition = vocoder / "data" / "1.wav"
+    out = tmp_path / "out"
+    refused(run("sample/wavenet.py", "--model", model, "--out", out),
+            "follows a 8-band mel spectrogram: pass --condition WAV")
+    refused(run("sample/wavenet.py", "--model", model, "--condition", condition, "--length", 1601,
+                "--out", out), "covers only 1600 samples")
+    refused(run("sample/wavenet.py", "--model", model, "--condition", condition, "--prime",
+                condition, "--prime-length", 1600, "--out", out), "leave none to generate")
+    wrong_rate = tmp_path / "8k.wav"
+    soundfile.write(wrong_rate, tone(220, 800), 8000, subtype="PCM_16")
+    refused(run("sample/wavenet.py", "--model", model, "--condition", wrong_rate, "--out", out),
+            wrong_rate, "8000")
+    assert not out.exists()
+
+
+def test_a_model_without_mel_refuses_a_condition(tmp_path):
+    plain = tmp_path / "plain.h5"
+    snapshot.save(plain, WaveNet(WaveNetConfig(dilations=(1, 2))), {"sample_rate": RATE})
+    refused(run("sample/wavenet.py", "--model", plain, "--condition", plain, "--out",
+                tmp_path / "out"), "is not conditioned on mel spectrograms")
+
+
+@pytest.mark.parametrize("flags,message", [
+    (("--mel", -1), "--mel must be >= 0"),
+    (("--mel", 8, "--mel-hop", 512, "--mel-window", 256), "shorter than its hop"),
+])
+def test_training_refuses_unusable_mel_settings(vocoder, tmp_path, flags, message):
+    refused(run("train/wavenet.py", "--dataset", vocoder / "data", "--out", tmp_path / "run",
+                *flags), message)
