@@ -1,6 +1,7 @@
 """Mel-conditioned WaveNet (a vocoder): it follows its conditioning, and the commands that
 train it (train/wavenet.py --mel) and sample it (sample/wavenet.py --condition) end to end."""
 
+import shutil
 import subprocess
 import sys
 
@@ -154,3 +155,15 @@ def test_a_model_without_mel_refuses_a_condition(tmp_path):
 def test_training_refuses_unusable_mel_settings(vocoder, tmp_path, flags, message):
     refused(run("train/wavenet.py", "--dataset", vocoder / "data", "--out", tmp_path / "run",
                 *flags), message)
+
+
+def test_resuming_takes_the_run_own_mel_settings_only(vocoder, tmp_path):
+    shutil.copytree(vocoder / "run", tmp_path / "run")
+    before = (tmp_path / "run" / "model.h5").read_bytes()
+    flags = ("train/wavenet.py", "--dataset", vocoder / "data", "--out", tmp_path / "run",
+             "--mel", 8, "--mel-hop", 64, "--length", 128, "--batchsize", 2, "--iteration", 4,
+             "--interval", 2, "--resume")
+    refused(run(*flags, "--mel-window", 512), "was trained with mel settings", "'n_fft': 256")
+    assert (tmp_path / "run" / "model.h5").read_bytes() == before
+    assert "resumed from" in ok(run(*flags, "--mel-window", 256)).stdout
+    assert snapshot.read_config(tmp_path / "run" / "model.h5")[1]["iteration"] == 4

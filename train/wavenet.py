@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli, device, mu_law  # noqa: E402
+from chainer_wavenet import cli, device, mu_law, snapshot  # noqa: E402
 from chainer_wavenet.config import WAVENET_PRESETS  # noqa: E402
 from chainer_wavenet.data.crops import Crops  # noqa: E402
 from chainer_wavenet.data.folder import load_folder  # noqa: E402
@@ -61,6 +61,7 @@ def main(args):
     if args.mel:
         mel = MelSettings(n_mels=args.mel, hop=args.mel_hop, n_fft=args.mel_window)
         mel.check(args.sample_rate)
+    check_resumed_features(args, mel)
     data = load_folder(args.dataset, args.sample_rate)
     config = dataclasses.replace(WAVENET_PRESETS[args.preset], n_global=data.n_speakers,
                                  local_channels=args.mel, local_hop=mel.hop if mel else 1)
@@ -71,14 +72,28 @@ def main(args):
                    hop=config.local_hop) for part in (train, valid)]
     runner.seed_everything(args.seed)
     model = WaveNet(config)
-    runner.say(f"{len(train)} training and {len(valid)} validation files, "
-               f"{data.n_speakers} speakers; receptive field {config.receptive_field} samples; "
+    speakers = f"{data.n_speakers} speakers" if data.n_speakers else "no speaker subfolders"
+    runner.say(f"{len(train)} training and {len(valid)} validation files, {speakers}; "
+               f"receptive field {config.receptive_field} samples; "
                f"{len(crops[0])} training crops of {crops[0].crop_size} samples")
     metadata = {"sample_rate": args.sample_rate, "speakers": data.speaker_names}
     if mel:
         metadata["mel"] = mel.to_dict()
     runner.run_training(model, crops[0], crops[1], args, metadata)
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
+
+
+def check_resumed_features(args, mel):
+    """WaveNetError when --resume would go on with other mel settings than the run's own."""
+    written = os.path.join(args.out, "model.h5")
+    if args.resume is None or not os.path.isfile(written):
+        return
+    recorded = snapshot.read_config(written)[1].get("mel")
+    if recorded != (mel and mel.to_dict()):
+        raise chainer_wavenet.WaveNetError(
+            f"--resume: {written} was trained with mel settings {recorded}, not "
+            f"{mel and mel.to_dict()}; resume with the run's own --mel, --mel-hop and "
+            f"--mel-window")
 
 
 def features(folder, mel):
