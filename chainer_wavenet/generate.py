@@ -56,6 +56,13 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
     if prime.ndim != 2 or prime.shape[0] != batch_size or prime.shape[1] < 1:
         raise WaveNetError(f"priming needs (batch={batch_size}, samples>=1) classes, "
                            f"got shape {prime.shape}")
+    if local_features is not None:
+        fed = prime.shape[1] + length - 1  # the last new sample is never fed back
+        covered = local_features.shape[2] * wavenet.config.local_hop
+        if covered < fed:
+            raise WaveNetError(f"local features of {local_features.shape[2]} frames cover "
+                               f"{covered} samples; a {prime.shape[1]}-sample prime and "
+                               f"{length} new samples need {fed}")
     rng = np.random.default_rng(seed)
     uniform = xp.asarray(rng.random((length, batch_size), dtype=np.float32))
     generated = xp.empty((length, batch_size), np.int32)

@@ -104,6 +104,17 @@ def test_prime_of_the_wrong_shape_raises(prime):
         generate(make_wavenet(), 5, 2, 1.0, prime=prime)
 
 
+def test_local_features_must_reach_the_last_fed_sample():
+    model = make_wavenet(local_channels=2, local_hop=4)
+    prime = np.zeros((1, 3), np.int32)
+    # 3 primed + 6 new samples: the first 8 are fed to the model, 2 frames of 4.
+    covering = np.zeros((1, 2, 2), np.float32)
+    assert generate(model, 6, 1, 1.0, local_features=covering, prime=prime).shape == (1, 6)
+    with pytest.raises(WaveNetError, match="cover 8 samples; a 3-sample prime and 7 new "
+                                           "samples need 9"):
+        generate(model, 7, 1, 1.0, local_features=covering, prime=prime)
+
+
 def generation_state(model):
     """Shapes of every array the model's links keep between steps, by link and attribute."""
     state = {}
