@@ -29,6 +29,11 @@ def build_parser():
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
                         help="keep these instrument families, e.g. keyboard,string")
+    parser.add_argument("--cache", metavar="DIR",
+                        help="keep the notes' mu-law classes in a memory-mapped file in DIR, "
+                             "built on the first run: later runs (and every MPI rank) start "
+                             "at once and share it, instead of each decoding every WAV into "
+                             "memory. For the full NSynth (18 GB of classes)")
     parser.add_argument("--preview-notes", type=int, default=2,
                         help="validation notes reconstructed at every --preview-interval "
                              "(default 2; 0: none)")
@@ -60,12 +65,12 @@ def _filters(args):
     return dict(pitch_range=pitch_range, families=families)
 
 
-def _crops(notes, config, length):
+def _crops(notes, config, length, cache):
     """Crops whose size is a whole number of encoder frames, labelled with the note's pitch."""
     hop = config.encoder.hop
     receptive_field = config.receptive_field
     size = -(-(receptive_field + length) // hop) * hop
-    return Crops(notes.classes(config.decoder.n_classes), receptive_field,
+    return Crops(notes.classes(config.decoder.n_classes, cache), receptive_field,
                  size - receptive_field, labels=[n.pitch for n in notes.notes],
                  names=[str(n.path) for n in notes.notes], n_classes=config.decoder.n_classes)
 
@@ -93,8 +98,8 @@ def main(args):
     config = AUTOENCODER_PRESETS[args.preset]
     runner.seed_everything(args.seed)
     model = WaveNetAutoencoder(config)
-    train_crops, valid_crops = _crops(train, config, args.length), _crops(valid, config,
-                                                                         args.length)
+    train_crops, valid_crops = (_crops(notes, config, args.length, args.cache)
+                                for notes in (train, valid))
     runner.say(f"{len(train)} training and {len(valid)} validation notes; decoder receptive "
                f"field {config.receptive_field} samples, hop {config.encoder.hop}; "
                f"{len(train_crops)} training crops of {train_crops.crop_size} samples")

@@ -20,7 +20,9 @@ def compact_classes(sequence, n_classes=256):
     sequence = np.asarray(sequence)
     if sequence.dtype.kind not in "iu":
         raise WaveNetError(f"crops need integer class indices, got {sequence.dtype}")
-    if sequence.size and (sequence.min() < 0 or sequence.max() >= n_classes):
+    # Unsigned types too narrow to hold an index out of range need no look at the data.
+    checked = sequence.dtype.kind == "i" or np.iinfo(sequence.dtype).max >= n_classes
+    if checked and sequence.size and (sequence.min() < 0 or sequence.max() >= n_classes):
         raise WaveNetError(f"class indices must lie in [0, {n_classes}), got values in "
                            f"[{sequence.min()}, {sequence.max()}]")
     return sequence.astype(np.min_scalar_type(n_classes - 1), copy=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from chainer_wavenet import mu_law
 from chainer_wavenet.audio import read_wav
+from chainer_wavenet.data.class_cache import cached_classes
 from chainer_wavenet.data.crops import compact_classes
 from chainer_wavenet.errors import WaveNetError
 
@@ -67,9 +68,12 @@ class NSynthSet:
             self._audio = [self.audio(i) for i in range(len(self))]
         return self._audio
 
-    def classes(self, n_classes=256):
+    def classes(self, n_classes=256, cache=None):
         """Mu-law class indices of every note (uint8 for 256 classes), each file read once
-        and kept."""
+        and kept: in memory, or with ``cache`` (a folder) in a memory-mapped file there
+        that later calls reuse (see :mod:`chainer_wavenet.data.class_cache`)."""
+        if cache is not None:
+            return cached_classes([n.path for n in self.notes], SAMPLE_RATE, n_classes, cache)
         if n_classes not in self._classes:
             if self._audio is not None:
                 waveforms = self._audio
