@@ -31,6 +31,10 @@ CONFIGS = {
                                         "skip 64, 256 classes, no conditioning"),
     "S": (WAVENET_PRESETS["S"], "2 x dilations 1..512 (20 layers), width 2, residual 64, "
                                 "gate 2 x 64, skip 128, 256 classes, no conditioning"),
+    "small-N": (AUTOENCODER_PRESETS["small"].decoder,
+                "the small autoencoder's decoder (the demo's): 2 x dilations 1..128 (16 layers), "
+                "width 2, residual 32, gate 2 x 32, skip 64, 256 classes, z (16 channels per 256 "
+                "samples) and pitch"),
     "N": (AUTOENCODER_PRESETS["nsynth"].decoder,
           "NSynth decoder: 3 x dilations 1..512 (30 layers), width 3, residual 512, "
           "gate 2 x 512, skip 256, 256 classes, z (16 channels per 512 samples) and pitch"),
@@ -73,13 +77,14 @@ def random_conditions(model, batch, samples, seed=0):
     config = model.config
     rng = np.random.default_rng(seed)
     xp = model.xp
+    dtype = model.head2.W.dtype
     global_ids = local_features = None
     if config.n_global:
         global_ids = xp.asarray(rng.integers(0, config.n_global, batch), np.int32)
     if config.local_channels:
         frames = -(-samples // config.local_hop)
         local_features = xp.asarray(rng.normal(size=(batch, config.local_channels, frames)),
-                                    np.float32)
+                                    dtype)
     return global_ids, local_features
 
 

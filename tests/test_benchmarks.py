@@ -40,3 +40,19 @@ def test_training_benchmark_prints_every_figure(tmp_path):
     # 145,184 float32 parameters, their gradients and Adam's two moments.
     assert abs(figures["model memory"] - 145184 * 4 * 4 / 2 ** 20) < 1e-6
     assert "1 x 64: train step, samples/s" in table
+
+
+def test_gpu_benchmark_runs_every_step_on_the_cpu(tmp_path):
+    """``--quick`` on NumPy: the GPU script's generation and float32/float16 training steps."""
+    out = tmp_path / "gpu.json"
+    result = subprocess.run([sys.executable, "benchmarks/gpu.py", "--device", "@numpy",
+                             "--quick", "--out", str(out)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())["figures"]
+    for key in ("generation S 1", "generation S 2", "generation N 1", "generation N 2"):
+        assert figures[key] > 0
+    for kind in ("float32", "float16"):
+        assert figures[f"train {kind} batch"] == 2 and figures[f"train {kind}"] > 0
+    assert figures["train float16 memory"] < figures["train float32 memory"]
+    assert "config small-N training float16: samples/s" in result.stdout
