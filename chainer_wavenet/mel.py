@@ -12,8 +12,10 @@ import numpy as np
 
 from chainer_wavenet.errors import WaveNetError
 
-# Power below this floor is clipped: -50 dB under a full-scale sine's mel band.
+# Power below this floor is clipped: about 70 dB under a full-scale sine's mel band.
 FLOOR = 1e-5
+# Frames analysed together: bounds the memory of a long recording's analysis.
+FRAMES_PER_BLOCK = 2048
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def log_mel(audio, sample_rate, settings):
         raise WaveNetError(f"mel features need a non-empty 1-D signal, got shape {audio.shape}")
     if not np.isfinite(audio).all():
         raise WaveNetError("mel features need a finite signal: it holds NaN or inf")
-    bands = filterbank(settings, sample_rate)
+    bands = filterbank(settings, sample_rate).T * (sample_rate / settings.n_fft)
     hop, n_fft = settings.hop, settings.n_fft
     frames = -(-len(audio) // hop)
     # Window f covers [f * hop + hop / 2 - n_fft / 2, ... + n_fft): pad so it starts at f * hop.
@@ -101,8 +103,9 @@ def log_mel(audio, sample_rate, settings):
     padded[before:before + len(audio)] = audio
     windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:frames]
     window = np.hanning(n_fft + 1)[:-1]
-    power = np.abs(np.fft.rfft(windows * window, axis=1)) ** 2 / (window ** 2).sum()
-    mel_power = power @ bands.T * (sample_rate / n_fft)
+    mel_power = np.concatenate([
+        np.abs(np.fft.rfft(windows[f:f + FRAMES_PER_BLOCK] * window, axis=1)) ** 2 @ bands
+        for f in range(0, frames, FRAMES_PER_BLOCK)]) / (window ** 2).sum()
     log_floor = np.log(FLOOR)
-    return ((np.log(np.maximum(mel_power, FLOOR)) - log_floor) / -log_floor * 2 - 1).T.astype(
-        np.float32)
+    scaled = (np.log(np.maximum(mel_power, FLOOR)) - log_floor) / -log_floor * 2 - 1
+    return scaled.T.astype(np.float32)

@@ -73,3 +73,10 @@ def test_unusable_signals_are_refused(audio, message):
 
 def test_settings_round_trip_through_a_dict():
     assert MelSettings.from_dict(SETTINGS.to_dict()) == SETTINGS
+
+
+def test_long_signals_are_analysed_in_blocks_with_the_same_result(monkeypatch):
+    audio = np.random.default_rng(0).normal(0, 0.2, 256 * 40 + 17)
+    whole = log_mel(audio, RATE, SETTINGS)
+    monkeypatch.setattr("chainer_wavenet.mel.FRAMES_PER_BLOCK", 3)
+    np.testing.assert_array_equal(log_mel(audio, RATE, SETTINGS), whole)

@@ -49,8 +49,8 @@ class Crops(DatasetMixin):
     ``features``: one (channels, frames) array per sequence whose frame f covers
     samples ``[f * hop, (f + 1) * hop)`` (e.g. :func:`chainer_wavenet.mel.log_mel`).
     Crops then start on frame boundaries, whole frames apart, so a sequence's last
-    ``hop - 1`` targets may go unseen; padding repeats the first frame. Examples become dicts of the
-    model's ``loss`` arguments: ``x``, ``local_features`` (the crop's
+    ``hop - 1`` targets may go unseen; padding repeats the first frame. Examples become
+    dicts of the model's ``loss`` arguments: ``x``, ``local_features`` (the crop's
     ``ceil(crop_size / hop)`` frames) and, with labels, ``global_ids``.
     """
 
