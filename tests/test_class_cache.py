@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from test_resume import RATE, tone, train, weights, write_nsynth
+from test_resume import RATE, tone, train, weights, write_nsynth, write_speaker_folder
 
 from chainer_wavenet.audio import write_wav
 from chainer_wavenet.data import class_cache
@@ -69,17 +69,20 @@ def test_a_damaged_index_is_rebuilt(notes, tmp_path):
     np.testing.assert_array_equal(again[0], notes.classes(256)[0])
 
 
-def test_training_from_the_cache_gives_the_same_model(tmp_path):
-    root = write_nsynth(tmp_path / "nsynth")
-    flags = ("--dataset", root, "--preview-notes", 0, "--length", 64, "--batchsize", 2,
+@pytest.mark.parametrize("script,dataset,flags,caches", [
+    ("autoencoder", write_nsynth, ("--preview-notes", 0), 2),  # train and valid notes
+    ("wavenet", write_speaker_folder, ("--mel", 8, "--mel-hop", 64, "--mel-window", 256), 1),
+])
+def test_training_from_the_cache_gives_the_same_model(tmp_path, script, dataset, flags, caches):
+    flags = ("--dataset", dataset(tmp_path / "data"), *flags, "--length", 64, "--batchsize", 2,
              "--iteration", 3, "--interval", 3, "--seed", 1)
-    train("autoencoder", "--out", tmp_path / "plain", *flags)
+    train(script, "--out", tmp_path / "plain", *flags)
     for run in ("cached", "cached-again"):
-        train("autoencoder", "--out", tmp_path / run, "--cache", tmp_path / "cache", *flags)
+        train(script, "--out", tmp_path / run, "--cache", tmp_path / "cache", *flags)
     plain = weights(tmp_path / "plain" / "model.h5")[0]
     for run in ("cached", "cached-again"):
         cached = weights(tmp_path / run / "model.h5")[0]
         assert sorted(cached) == sorted(plain)
         for name, array in plain.items():
             np.testing.assert_array_equal(cached[name], array, err_msg=name)
-    assert len(list((tmp_path / "cache").glob("*.classes"))) == 2  # train and valid notes
+    assert len(list((tmp_path / "cache").glob("*.classes"))) == caches

@@ -29,11 +29,6 @@ def build_parser():
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
                         help="keep these instrument families, e.g. keyboard,string")
-    parser.add_argument("--cache", metavar="DIR",
-                        help="keep the notes' mu-law classes in a memory-mapped file in DIR, "
-                             "built on the first run: later runs (and every MPI rank) start "
-                             "at once and share it, instead of each decoding every WAV into "
-                             "memory. For the full NSynth (18 GB of classes)")
     parser.add_argument("--preview-notes", type=int, default=2,
                         help="validation notes reconstructed at every --preview-interval "
                              "(default 2; 0: none)")

@@ -62,7 +62,7 @@ def main(args):
         mel = MelSettings(n_mels=args.mel, hop=args.mel_hop, n_fft=args.mel_window)
         mel.check(args.sample_rate)
     check_resumed_features(args, mel)
-    data = load_folder(args.dataset, args.sample_rate)
+    data = load_folder(args.dataset, args.sample_rate, cache=args.cache)
     config = dataclasses.replace(WAVENET_PRESETS[args.preset], n_global=data.n_speakers,
                                  local_channels=args.mel, local_hop=mel.hop if mel else 1)
     train, valid = data.split(args.validation_fraction, seed=args.seed)

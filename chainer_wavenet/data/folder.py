@@ -17,6 +17,7 @@ import numpy as np
 
 from chainer_wavenet import mu_law
 from chainer_wavenet.audio import read_wav
+from chainer_wavenet.data.class_cache import cached_classes
 from chainer_wavenet.errors import WaveNetError
 
 
@@ -88,11 +89,13 @@ class WavFolder:
         return train, validation
 
 
-def load_folder(root, sample_rate, n_classes=256):
+def load_folder(root, sample_rate, n_classes=256, cache=None):
     """Load every WAV file under ``root`` as int32 mu-law classes.
 
     All files must be mono at ``sample_rate``; any bad file raises WaveNetError
     naming it. Files are taken in sorted path order, speakers in sorted name order.
+    With ``cache`` (a folder) the classes are read-only views of a memory-mapped
+    file there, in the smallest unsigned type (see ``class_cache``).
     """
     root = Path(root)
     if not root.exists():
@@ -114,7 +117,10 @@ def load_folder(root, sample_rate, n_classes=256):
         speaker_names = sorted(set(per_file))
         ids = {name: index for index, name in enumerate(speaker_names)}
         speakers = np.array([ids[name] for name in per_file], dtype=np.int32)
-    waveforms = [mu_law.encode(read_wav(path, sample_rate), n_classes) for path in paths]
+    if cache is not None:
+        waveforms = cached_classes(paths, sample_rate, n_classes, cache)
+    else:
+        waveforms = [mu_law.encode(read_wav(path, sample_rate), n_classes) for path in paths]
     return WavFolder(
         waveforms=waveforms,
         paths=paths,

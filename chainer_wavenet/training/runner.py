@@ -53,6 +53,10 @@ def add_training_arguments(parser, out, batchsize, length, iterations, interval,
     parser.add_argument("--grad-clip", type=float, default=10.0,
                         help="clip the gradient's global norm to this (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and data order")
+    parser.add_argument("--cache", metavar="DIR",
+                        help="keep the dataset's mu-law classes in a memory-mapped file in DIR, "
+                             "built on the first run: later runs (and every MPI rank) start at "
+                             "once and share it instead of each decoding every WAV into memory")
     parser.add_argument("--interval", type=int, default=interval,
                         help=f"steps between validation, log lines, plots and snapshots "
                              f"(default {interval})")
