@@ -105,13 +105,13 @@ def mel_settings(model):
 
 
 def read_condition(path, model):
-    """Log-mel features (n_mels, frames) of WAV ``path`` and its length in samples.
+    """Log-mel features (n_mels, frames) of WAV ``path``, and its mu-law decoded audio.
 
-    Computed, like the training features, from the mu-law decoded audio.
+    The features are computed, like the training features, from that audio.
     """
     classes = mu_law.encode(read_wav(path, sample_rate(model)), model.config.n_classes)
     audio = mu_law.decode(classes, model.config.n_classes)
-    return log_mel(audio, sample_rate(model), mel_settings(model)), len(audio)
+    return log_mel(audio, sample_rate(model), mel_settings(model)), audio
 
 
 def read_prime(path, model, length):

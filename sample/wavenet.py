@@ -62,7 +62,8 @@ def main(args):
                                                       rate, "--prime-length")
         prime = sampling_inputs.read_prime(args.prime, model, prime_length)
         print(f"priming with the first {len(prime)} samples of {args.prime}")
-    features, length = conditioning(args, model, rate, 0 if prime is None else len(prime))
+    features, length, recording = conditioning(args, model, rate,
+                                               0 if prime is None else len(prime))
     out = ensure_output_dir(args.out)
     stems = [f"sample_{i:03d}" for i in range(args.batch)]
     sampling_outputs.check_free(out, stems, args.force)
@@ -72,7 +73,8 @@ def main(args):
                                    args.seed, features=features)
     seconds = time.perf_counter() - start
     for stem, samples in zip(stems, audio, strict=True):
-        wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force)
+        original = None if recording is None else recording[:len(samples)]
+        wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original)
         print(f"wrote {wav} ({len(samples)} samples, {len(samples) / rate:.2f} s at {rate} Hz) "
               f"and {png.name}")
     print(f"generated {args.batch} x {length} samples in {seconds:.1f} s "
@@ -80,29 +82,31 @@ def main(args):
 
 
 def conditioning(args, model, rate, primed):
-    """Mel features to follow (or None) and the new samples per file."""
+    """Mel features to follow, the new samples per file, and the recording the features
+    come from (None and None without --condition)."""
     mel = sampling_inputs.mel_settings(model)
     if mel is None:
         if args.condition is not None:
             raise chainer_wavenet.WaveNetError(f"--condition: {args.model} is not conditioned "
                                                f"on mel spectrograms (train with --mel)")
-        return None, sampling_inputs.parse_duration(args.length or "1s", rate, "--length")
+        return None, sampling_inputs.parse_duration(args.length or "1s", rate, "--length"), None
     if args.condition is None:
         raise chainer_wavenet.WaveNetError(f"{args.model}: follows a {mel.n_mels}-band mel "
                                            f"spectrogram: pass --condition WAV")
-    features, samples = sampling_inputs.read_condition(args.condition, model)
+    features, recording = sampling_inputs.read_condition(args.condition, model)
+    samples = len(recording)
     available = samples - primed
     if available < 1:
         raise chainer_wavenet.WaveNetError(f"--condition {args.condition}: its {samples} "
                                            f"samples leave none to generate after the "
                                            f"{primed}-sample prime")
     if args.length is None:
-        return features, available
+        return features, available, recording
     length = sampling_inputs.parse_duration(args.length, rate, "--length")
     if length > available:
         raise chainer_wavenet.WaveNetError(f"--length {args.length}: {args.condition} covers "
                                            f"only {available} samples after the prime")
-    return features, length
+    return features, length, recording
 
 
 if __name__ == "__main__":

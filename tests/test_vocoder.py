@@ -16,6 +16,7 @@ from chainer_wavenet.config import WaveNetConfig
 from chainer_wavenet.data.crops import Crops
 from chainer_wavenet.generate import generate
 from chainer_wavenet.mel import MelSettings, log_mel
+from chainer_wavenet.plots import save_spectrogram
 from chainer_wavenet.wavenet import WaveNet
 
 RATE = 16000
@@ -72,6 +73,10 @@ def test_the_model_follows_the_mel_spectrogram_it_is_given():
         assert abs(peak(audio) - frequency) < abs(peak(audio) - other)
 
 
+def png_width(path):
+    return int.from_bytes(path.read_bytes()[16:20], "big")
+
+
 def run(script, *args):
     return subprocess.run([sys.executable, script, *map(str, args)], cwd=ROOT, env=ENV,
                           capture_output=True, text=True, timeout=240)
@@ -115,6 +120,9 @@ def test_sampling_follows_a_whole_file_or_part_of_it(vocoder, tmp_path):
     ok(run("sample/wavenet.py", "--model", model, "--condition", condition, "--out",
            tmp_path / "whole", "--seed", 0))
     assert soundfile.info(tmp_path / "whole" / "sample_000.wav").frames == 1600
+    # Its spectrogram is drawn beside the recording's: a PNG as wide as two.
+    save_spectrogram(tmp_path / "one.png", tone(220, 1600), RATE)
+    assert png_width(tmp_path / "whole" / "sample_000.png") > 1.5 * png_width(tmp_path / "one.png")
     ok(run("sample/wavenet.py", "--model", model, "--condition", condition, "--prime", condition,
            "--prime-length", 100, "--length", 300, "--batch", 2, "--out", tmp_path / "part"))
     for name in ("sample_000.wav", "sample_001.wav"):
