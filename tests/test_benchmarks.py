@@ -56,3 +56,12 @@ def test_gpu_benchmark_runs_every_step_on_the_cpu(tmp_path):
         assert figures[f"train {kind} batch"] == 2 and figures[f"train {kind}"] > 0
     assert figures["train float16 memory"] < figures["train float32 memory"]
     assert "config small-N training float16: samples/s" in result.stdout
+
+
+def test_cache_benchmark_compares_the_three_ways_of_loading():
+    result = subprocess.run([sys.executable, "benchmarks/cache.py", "--notes", "5"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[2:]]
+    assert [" ".join(row[:-2]) for row in rows] == ["in memory", "cache build", "cache reuse"]
+    assert all(float(row[-2]) >= 0 and float(row[-1].replace(",", "")) > 0 for row in rows)
