@@ -127,6 +127,15 @@ def thread_count():
     return int(os.environ.get("OPENBLAS_NUM_THREADS", 0)) or None
 
 
+def runs(args, script, measure_all):
+    """The parent's columns of figures, each from child processes of ``script``; in a child
+    (``--child``), measure, print the JSON line and return None."""
+    if args.child:
+        child_main(args, measure_all)
+        return None
+    return run_children(args, script)
+
+
 def run_children(args, script):
     """Run ``script`` per ``--threads`` count (CPU) or once (GPU); one result per column.
 

@@ -151,10 +151,9 @@ def main():
     args.naive_batch = args.naive_batch or naive_batches or args.batch
     args.length = args.length or length
     args.naive_length = naive_length if args.naive_length is None else args.naive_length
-    if args.child:
-        common.child_main(args, measure_all)
+    runs = common.runs(args, os.path.abspath(__file__), measure_all)
+    if runs is None:
         return
-    runs = common.run_children(args, os.path.abspath(__file__))
     print(f"config {args.config}: {common.CONFIGS[args.config][1]}; "
           f"{runs[0]['parameters']:,} parameters")
     rows = []

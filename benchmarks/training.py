@@ -99,10 +99,9 @@ def main():
     batch, length = DEFAULTS[args.config]
     args.batch = args.batch or [batch]
     args.length = args.length or length
-    if args.child:
-        common.child_main(args, measure_all)
+    runs = common.runs(args, os.path.abspath(__file__), measure_all)
+    if runs is None:
         return
-    runs = common.run_children(args, os.path.abspath(__file__))
     print(f"config {args.config}: {common.CONFIGS[args.config][1]}; "
           f"{runs[0]['parameters']:,} parameters, receptive field {runs[0]['receptive_field']}")
     rows = []
