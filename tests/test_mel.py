@@ -11,9 +11,17 @@ SETTINGS = MelSettings(n_mels=40, hop=256, n_fft=1024)
 
 
 def band_centres(settings):
+    """Each band's centre of mass in Hz, as the filterbank under test places it."""
     bands = filterbank(settings, RATE)
     frequencies = np.fft.rfftfreq(settings.n_fft, 1 / RATE)
     return (bands * frequencies).sum(axis=1) / bands.sum(axis=1)
+
+
+def mel_edges(settings):
+    """The n_mels + 2 band edges in Hz, from the mel formula m = 2595 log10(1 + f / 700)."""
+    top = RATE / 2 if settings.fmax is None else settings.fmax
+    low, high = 2595.0 * np.log10(1.0 + np.array([settings.fmin, top]) / 700.0)
+    return 700.0 * (10.0 ** (np.linspace(low, high, settings.n_mels + 2) / 2595.0) - 1.0)
 
 
 @pytest.mark.parametrize("samples", [1, 255, 256, 257, 4000])
@@ -26,8 +34,23 @@ def test_one_frame_per_started_hop(samples):
 def test_a_tone_is_loudest_in_the_band_around_it(frequency):
     tone = 0.5 * np.sin(2 * np.pi * frequency * np.arange(RATE) / RATE)
     loudest = log_mel(tone, RATE, SETTINGS)[:, 20:-20].mean(axis=1).argmax()
-    centres = band_centres(SETTINGS)
-    assert np.abs(centres - frequency).argmin() == loudest
+    assert np.abs(band_centres(SETTINGS) - frequency).argmin() == loudest
+    assert np.abs(mel_edges(SETTINGS)[1:-1] - frequency).argmin() == loudest
+
+
+@pytest.mark.parametrize("settings", [SETTINGS, MelSettings(n_mels=80, fmin=100.0, fmax=7000.0)])
+def test_bands_are_triangles_spaced_on_the_mel_scale(settings):
+    """Band k rises from edge k to its peak at edge k + 1 and falls to edge k + 2."""
+    bands = filterbank(settings, RATE)
+    frequencies = np.fft.rfftfreq(settings.n_fft, 1 / RATE)
+    spacing = frequencies[1]
+    edges = mel_edges(settings)
+    lower, peak, upper = edges[:-2], edges[1:-1], edges[2:]
+    np.testing.assert_allclose(band_centres(settings), (lower + peak + upper) / 3,
+                               atol=spacing / 10)
+    assert np.all(np.abs(frequencies[bands.argmax(axis=1)] - peak) <= spacing)
+    outside = (frequencies <= lower[:, None]) | (frequencies >= upper[:, None])
+    assert np.all(bands[outside] == 0) and np.all(bands[~outside] > 0)
 
 
 def test_frame_f_describes_samples_f_hop_to_the_next_hop():
