@@ -10,8 +10,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 import pytest
 import soundfile
+from hypothesis import settings
 
 import chainer_wavenet  # noqa: F401  (installs the compat shim before chainer is imported)
+
+# A failing Hypothesis example is printed as a @reproduce_failure decorator that replays it
+# exactly, so a failure seen only in CI can be replayed anywhere.
+settings.register_profile("replayable", print_blob=True)
+settings.load_profile("replayable")
 
 
 def pytest_configure(config):
