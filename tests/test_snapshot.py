@@ -102,8 +102,9 @@ def test_load_weights_fills_a_model_of_the_same_config(saved_wavenet):
     np.testing.assert_array_equal(target.blocks[1].conv.W.array, model.blocks[1].conv.W.array)
 
 
-def expect_error_naming(path, call=snapshot.load, *args):
-    with pytest.raises(WaveNetError) as error:
+def expect_error_naming(path, reason, call=snapshot.load, *args):
+    """The WaveNetError of ``call(path, *args)``: it names the path and says ``reason``."""
+    with pytest.raises(WaveNetError, match=reason) as error:
         call(path, *args)
     assert str(path) in str(error.value)
     return str(error.value)
@@ -113,23 +114,23 @@ def test_load_weights_into_another_config_raises(saved_wavenet):
     _, path = saved_wavenet
     other = make_wavenet(n_global=4, input_mode="scalar", filter_width=2)
     before = other.blocks[0].conv.W.array.copy()
-    expect_error_naming(path, snapshot.load_weights, other)
+    expect_error_naming(path, "another model config", snapshot.load_weights, other)
     np.testing.assert_array_equal(other.blocks[0].conv.W.array, before)
 
 
 def test_missing_path(tmp_path):
-    assert "no such" in expect_error_naming(tmp_path / "absent.h5")
+    assert "no such" in expect_error_naming(tmp_path / "absent.h5", "no such model snapshot")
 
 
 def test_folder(tmp_path):
-    assert "folder" in expect_error_naming(tmp_path)
+    assert "folder" in expect_error_naming(tmp_path, "is a folder, not a model snapshot")
 
 
 def test_file_that_is_not_hdf5(tmp_path):
     path = tmp_path / "notes.h5"
     path.write_text("not a snapshot\n")
-    expect_error_naming(path)
-    expect_error_naming(path, snapshot.read_config)
+    expect_error_naming(path, "not a readable HDF5 file")
+    expect_error_naming(path, "not a readable HDF5 file", snapshot.read_config)
 
 
 def test_truncated_snapshot(saved_wavenet, tmp_path):
@@ -137,39 +138,40 @@ def test_truncated_snapshot(saved_wavenet, tmp_path):
     data = path.read_bytes()
     truncated = tmp_path / "truncated.h5"
     truncated.write_bytes(data[:len(data) // 2])
-    expect_error_naming(truncated)
+    expect_error_naming(truncated, "not a readable HDF5 file")
 
 
 def test_hdf5_file_of_another_kind(tmp_path):
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as f:
         f["data"] = np.arange(4)
-    assert "not a chainer-wavenet" in expect_error_naming(path)
+    message = expect_error_naming(path, "not a chainer-wavenet model snapshot")
+    assert "not a chainer-wavenet" in message
 
 
 def test_snapshot_with_a_missing_weight(saved_wavenet):
     _, path = saved_wavenet
     with h5py.File(path, "r+") as f:
         del f["weights/blocks/0/conv/W"]
-    expect_error_naming(path)
+    expect_error_naming(path, "weights do not fit the stored config")
 
 
 def test_snapshot_with_an_unreadable_config(saved_wavenet):
     _, path = saved_wavenet
     with h5py.File(path, "r+") as f:
         f.attrs["config"] = "{broken"
-    expect_error_naming(path)
+    expect_error_naming(path, "not a chainer-wavenet model config")
 
 
 def test_snapshot_without_its_config(saved_wavenet):
     _, path = saved_wavenet
     with h5py.File(path, "r+") as f:
         del f.attrs["config"]
-    expect_error_naming(path)
+    expect_error_naming(path, "not a chainer-wavenet model config")
 
 
 def test_snapshot_with_unreadable_metadata(saved_wavenet):
     _, path = saved_wavenet
     with h5py.File(path, "r+") as f:
         f.attrs["metadata"] = "not json"
-    expect_error_naming(path)
+    expect_error_naming(path, "metadata is damaged")
