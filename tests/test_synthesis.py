@@ -111,6 +111,19 @@ def test_interpolate_includes_both_ends():
         synthesis.interpolate(z_a, z_b, 1)
 
 
+def test_interpolate_mixes_every_channel_and_frame():
+    """Each step is (1 - w) z_a + w z_b over the first frames of both, w from 0 to 1."""
+    rng = np.random.default_rng(0)
+    z_a = rng.normal(size=(4, 5)).astype(np.float32)
+    z_b = rng.normal(size=(4, 7)).astype(np.float32)
+    path = synthesis.interpolate(z_a, z_b, 5)
+    np.testing.assert_array_equal(path[0], z_a)
+    np.testing.assert_array_equal(path[-1], z_b[:, :5])
+    for step, weight in enumerate(np.linspace(0.0, 1.0, 5)):
+        np.testing.assert_allclose(path[step], (1 - weight) * z_a + weight * z_b[:, :5],
+                                   rtol=1e-6, atol=1e-6)
+
+
 class RecordingEncoder:
     hop = HOP
 
@@ -131,10 +144,18 @@ def test_encode_all_batches_only_equal_lengths():
 
 
 def test_decode_all_keeps_order_and_lengths(autoencoder):
-    zs = [autoencoder.encode(np.zeros(n * HOP, np.float32)) for n in (2, 2, 3)]
+    """Each note comes back in its place: the equal-length pair is decoded as one batch
+    with the seed, the longer note alone with the next seed."""
+    zs = [autoencoder.encode(np.sin(np.arange(n * HOP) / f).astype(np.float32))
+          for n, f in ((2, 2.0), (2, 5.0), (3, 3.0))]
     audio = synthesis.decode_all(autoencoder, zs, [60, 61, 62], batch_size=2, seed=1,
                                  progress=False)
     assert [len(a) for a in audio] == [2 * HOP, 2 * HOP, 3 * HOP]
+    pair = synthesis.decode(autoencoder, np.stack(zs[:2]), [60, 61], seed=1, progress=False)
+    expected = [*pair, synthesis.decode(autoencoder, zs[2], 62, seed=2, progress=False)]
+    assert not np.array_equal(pair[0], pair[1])
+    for decoded, wanted in zip(audio, expected, strict=True):
+        np.testing.assert_array_equal(decoded, wanted)
 
 
 def test_parse_pitches():
