@@ -12,7 +12,7 @@ import numpy as np
 import soundfile
 
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.files import atomic_path
+from chainer_wavenet.files import atomic_bytes
 
 WAV_FORMATS = ("WAV", "WAVEX", "RF64", "W64")
 
@@ -133,8 +133,8 @@ def write_wav(path, audio, sample_rate, force=False):
     if int(sample_rate) != sample_rate or sample_rate <= 0:
         raise WaveNetError(f"{path}: sample rate must be a positive integer, got {sample_rate}")
     pcm = np.clip(np.rint(audio.astype(np.float64) * _PCM16_SCALE), -32768, 32767).astype(np.int16)
-    with atomic_path(path, force=force) as temporary:
-        soundfile.write(temporary, pcm, int(sample_rate), subtype="PCM_16", format="WAV")
+    with atomic_bytes(path, force=force) as buffer:
+        soundfile.write(buffer, pcm, int(sample_rate), subtype="PCM_16", format="WAV")
 
 
 def check_length(audio, minimum, path):

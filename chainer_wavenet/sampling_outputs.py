@@ -3,6 +3,7 @@
 Every file is written atomically, and existing ones are kept unless ``force``.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from chainer_wavenet.audio import write_wav
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.files import atomic_path
+from chainer_wavenet.files import atomic_hdf5, atomic_path
 from chainer_wavenet.plots import save_spectrogram, save_spectrograms_side_by_side
 
 
@@ -46,7 +47,7 @@ def save_embeddings(path, zs, names, pitches, hop, rate, force=False):
     if len(shapes) > 1:
         raise WaveNetError(f"{path}: notes differ in length ({len(shapes)} z shapes); cut them "
                            f"to one length with --seconds, or use --format npy")
-    with atomic_path(path, force=force) as temporary, h5py.File(temporary, "w") as f:
+    with atomic_hdf5(path, force=force) as f:
         f.create_dataset("z", data=np.stack(zs))
         f.create_dataset("names", data=np.array(names, dtype=object),
                          dtype=h5py.string_dtype())
@@ -60,3 +61,10 @@ def save_npy(path, z, force=False):
     """Write one note's z to ``path`` in NumPy's .npy format, atomically."""
     with atomic_path(path, force=force) as temporary, open(temporary, "wb") as handle:
         np.save(handle, z)
+
+
+def save_json(path, data, force=False):
+    """Write ``data`` to ``path`` as indented JSON, atomically."""
+    with atomic_path(path, force=force) as temporary, open(temporary, "w") as handle:
+        json.dump(data, handle, indent=1)
+        handle.write("\n")

@@ -19,7 +19,7 @@ import h5py
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.config import WaveNetConfig, config_from_json, config_to_json
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.files import atomic_path
+from chainer_wavenet.files import atomic_hdf5
 from chainer_wavenet.wavenet import WaveNet
 
 FORMAT = "chainer-wavenet"
@@ -33,7 +33,7 @@ def build(config):
 
 def save(path, model, metadata=None, force=False):
     """Write ``model`` (on any device) with its config to ``path``, atomically."""
-    with atomic_path(path, force=force) as temporary, h5py.File(temporary, "w") as f:
+    with atomic_hdf5(path, force=force) as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
         f.attrs["config"] = config_to_json(model.config)

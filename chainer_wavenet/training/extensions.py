@@ -1,11 +1,13 @@
-"""Trainer extensions that write files: snapshots and loss plots, all written atomically."""
+"""Trainer extensions that write files: snapshots, the log and loss plots, all atomically."""
 
+import json
 import os
 import re
 
 import chainer
 import numpy as np
 from chainer.training import extension
+from chainer.training.extensions import LogReport
 
 from chainer_wavenet import snapshot
 from chainer_wavenet.errors import WaveNetError
@@ -18,9 +20,9 @@ def trainer_snapshot_name(iteration):
     return f"snapshot_iter_{iteration}.npz"
 
 
-def latest_trainer_snapshot(out):
-    """The last written ``snapshot_iter_N.npz`` in ``out`` (complete: they are written
-    atomically); of equally recent ones, the highest N.
+def trainer_snapshots(out):
+    """The ``snapshot_iter_N.npz`` files in ``out``, the last written first; of equally
+    recent ones, the highest N first.
 
     By time, not by N: after a ``--force`` start over, the older run's snapshots stay, and
     may have higher N than the new run's.
@@ -32,10 +34,7 @@ def latest_trainer_snapshot(out):
             if match:
                 written = os.stat(os.path.join(out, name)).st_mtime_ns
                 found.append((written, int(match.group(1)), name))
-    if not found:
-        raise WaveNetError(f"--resume: no trainer snapshot (snapshot_iter_N.npz) in {out}; "
-                           f"give its path, or start without --resume")
-    return os.path.join(out, max(found)[2])
+    return [os.path.join(out, name) for _, _, name in sorted(found, reverse=True)]
 
 
 def check_finite(model, path, iteration):
@@ -60,6 +59,7 @@ class TrainerSnapshot(extension.Extension):
         self.model = model
         self.keep = keep
         self._written = []
+        self._last = None  # (iteration, path) of the newest snapshot written
 
     def __call__(self, trainer):
         iteration = trainer.updater.iteration
@@ -67,10 +67,36 @@ class TrainerSnapshot(extension.Extension):
         check_finite(self.model, path, iteration)
         with atomic_path(path, force=True) as temporary:
             chainer.serializers.save_npz(temporary, trainer)
+        self._last = iteration, path
         if path not in self._written:
             self._written.append(path)
         while self.keep and len(self._written) > self.keep:
             os.remove(self._written.pop(0))
+
+    def of_this_step(self, trainer):
+        """The path of a snapshot of the trainer's current step, written now unless it was."""
+        if self._last is None or self._last[0] != trainer.updater.iteration:
+            self(trainer)
+        return self._last[1]
+
+
+class LogFile(LogReport):
+    """Chainer's LogReport, its JSON file written by :func:`atomic_path` (a failed write is
+    one WriteError, and no temporary folder is left). Named LogReport, as snapshots know it."""
+
+    name = "LogReport"
+
+    def __init__(self, trigger, filename="log"):
+        super().__init__(trigger=trigger, log_name=None)
+        self.filename = filename
+
+    def __call__(self, trainer):
+        entries = len(self.log)
+        super().__call__(trainer)
+        if len(self.log) > entries:
+            with atomic_path(os.path.join(trainer.out, self.filename), force=True) as temporary:
+                with open(temporary, "w") as f:
+                    json.dump(self.log, f, indent=4)
 
 
 class ModelSnapshot(extension.Extension):

@@ -61,6 +61,12 @@ class SingleProcess:
             raise outcome
         return outcome
 
+    def largest(self, value):
+        return value
+
+    def broadcast(self, value):
+        return value
+
     def stop_all_on_error(self):
         return contextlib.nullcontext()
 
@@ -134,6 +140,17 @@ class MPIGroup:
             self._agreed = outcome
             raise outcome
         return outcome
+
+    def largest(self, value):
+        """The largest of every rank's integer ``value``, on every rank."""
+        from mpi4py import MPI
+
+        return self.comm.mpi_comm.allreduce(value, op=MPI.MAX)
+
+    def broadcast(self, value):
+        """Rank 0's ``value`` on every rank."""
+        value, = self.comm.bcast_obj((value,) if self.is_root else None)
+        return value
 
     @contextlib.contextmanager
     def stop_all_on_error(self):

@@ -7,6 +7,7 @@ import numpy as np
 from chainer.training import extension
 
 from chainer_wavenet import sampling_outputs, synthesis
+from chainer_wavenet.files import ensure_output_dir
 
 
 class Reconstructions(extension.Extension):
@@ -28,8 +29,7 @@ class Reconstructions(extension.Extension):
         self.seed = seed
 
     def __call__(self, trainer):
-        folder = os.path.join(trainer.out, "previews")
-        os.makedirs(folder, exist_ok=True)
+        folder = ensure_output_dir(os.path.join(trainer.out, "previews"))
         with chainer.using_config("train", False):
             z = self.model.encode(self.audio)
             audio = synthesis.decode(self.model, z, self.pitches, seed=self.seed, progress=False)

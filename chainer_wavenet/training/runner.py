@@ -10,15 +10,16 @@ from chainer.training import extensions
 
 from chainer_wavenet.config import config_to_json
 from chainer_wavenet.device import get_device
-from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.files import atomic_path, ensure_output_dir
+from chainer_wavenet.errors import WaveNetError, WriteError
+from chainer_wavenet.files import atomic_path, ensure_output_dir, remove_stale_temporaries
 from chainer_wavenet.training.extensions import (
     TRAINER_SNAPSHOT,
+    LogFile,
     LossPlot,
     ModelSnapshot,
     StepDecay,
     TrainerSnapshot,
-    latest_trainer_snapshot,
+    trainer_snapshots,
 )
 from chainer_wavenet.training.objective import NonFiniteLoss, Objective
 from chainer_wavenet.training.order import ReproducibleOrder
@@ -27,6 +28,7 @@ from chainer_wavenet.training.parallel import (
     create_group,
     launched_as_rank_0,
 )
+from chainer_wavenet.training.preemption import StopOnSignal
 
 CONFIG_FILE = "config.json"
 # What a run writes in --out besides its trainer snapshots; a new run refuses to start over them.
@@ -103,8 +105,13 @@ def seed_everything(seed):
 
 
 def _prepare_out(args, config):
-    """Create --out; refuse to start over an existing run unless --resume or --force."""
+    """Create --out; refuse to start over an existing run unless --resume or --force.
+
+    Returns the trainer snapshots to resume from, in the order to try them (the one
+    given, or every one in --out, the newest first), or None for a fresh start.
+    """
     out = ensure_output_dir(args.out)
+    _remove_stale_temporaries(out)
     config_path = out / CONFIG_FILE
     ours = [name for name in os.listdir(out)
             if name in RUN_FILES or TRAINER_SNAPSHOT.match(name)]
@@ -117,14 +124,67 @@ def _prepare_out(args, config):
             with open(temporary, "w") as f:
                 f.write(config_to_json(config))
         return None
-    path = latest_trainer_snapshot(out) if args.resume == "latest" else args.resume
-    if not os.path.isfile(path):
-        raise WaveNetError(f"--resume {path}: no such trainer snapshot")
+    if args.resume == "latest":
+        paths = trainer_snapshots(out)
+        if not paths:
+            raise WaveNetError(f"--resume: no trainer snapshot (snapshot_iter_N.npz) in {out}; "
+                               f"give its path, or start without --resume")
+    elif not os.path.isfile(args.resume):
+        raise WaveNetError(f"--resume {args.resume}: no such trainer snapshot")
+    else:
+        paths = [args.resume]
     if config_path.exists() and json.loads(config_path.read_text()) != json.loads(
             config_to_json(config)):
         raise WaveNetError(f"--resume: {config_path} holds another model config than the one "
                            f"asked for; resume with the run's own --preset, dataset and settings")
-    return path
+    return paths
+
+
+def _remove_stale_temporaries(out):
+    """Remove, and name, the temporary files of writes that a kill cut short in a run's folder."""
+    for folder in (out, out / "previews"):
+        removed = remove_stale_temporaries(folder)
+        if removed:
+            print(f"{folder}: removed {len(removed)} temporary file(s) left by a write cut "
+                  f"short: {', '.join(removed)}")
+
+
+def _resume(trainer, paths, explicit):
+    """Load the first of ``paths`` that loads into ``trainer``; say which were skipped.
+
+    An explicitly given snapshot that does not load is refused. A snapshot that fails
+    part way leaves no trace: the one that loads sets every value the trainer keeps.
+    """
+    skipped = []
+    for path in paths:
+        try:
+            chainer.serializers.load_npz(path, trainer)
+        except Exception as error:  # numpy, zipfile and chainer each raise their own kinds
+            reason = f"{type(error).__name__}: {error}"
+            if explicit:
+                raise WaveNetError(f"--resume {path}: cannot load this trainer snapshot "
+                                   f"({reason}); it is damaged or of another run. Pass another "
+                                   f"snapshot, or --resume alone for the newest good one in "
+                                   f"--out") from None
+            skipped.append(f"{path} ({reason})")
+            continue
+        if skipped:
+            say(f"--resume: skipped the newer trainer snapshot(s) that do not load, damaged "
+                  f"or of another run: {'; '.join(skipped)}")
+        return path
+    raise WaveNetError(f"--resume: no trainer snapshot in {trainer.out} loads, each damaged or "
+                       f"of another run: {'; '.join(skipped)}. Give a good one's path, or start "
+                       f"again with --force")
+
+
+def _stopped_by(error, out, iteration):
+    """``error`` (a failed write) with where training stopped and how to go on."""
+    paths = trainer_snapshots(out)
+    then = (f"the last trainer snapshot is {paths[0]}: once the write can succeed, run the "
+            f"same command with --resume" if paths else
+            "no trainer snapshot was written yet: once the write can succeed, start again "
+            "with --force")
+    return WriteError(f"{error}. Training stopped at iteration {iteration}; {then}")
 
 
 def _stop_trigger(args, n_examples):
@@ -149,18 +209,20 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     """
     check_training_arguments(args)
     group = create_group(args.communicator)
-    with group.stop_all_on_error():
-        return _run_training(group, model, train_set, valid_set, args, metadata,
-                             extra_extensions)
+    stop_on_signal = StopOnSignal(group)
+    with group.stop_all_on_error(), stop_on_signal.catching():
+        return _run_training(group, stop_on_signal, model, train_set, valid_set, args,
+                             metadata, extra_extensions)
 
 
-def _run_training(group, model, train_set, valid_set, args, metadata, extra_extensions):
+def _run_training(group, stop_on_signal, model, train_set, valid_set, args, metadata,
+                  extra_extensions):
     device = get_device(group.gpu(args.gpu), args.device)
     try:
         outcome = _prepare_out(args, model.config) if group.is_root else None
     except WaveNetError as error:
         outcome = error
-    resume_from = group.agree(outcome)
+    resume_paths = group.agree(outcome)
     objective = Objective(model)
     objective.to_device(device)
     optimizer = group.optimizer(chainer.optimizers.Adam(alpha=args.lr), objective)
@@ -190,7 +252,7 @@ def _run_training(group, model, train_set, valid_set, args, metadata, extra_exte
     trainer_snapshot = TrainerSnapshot(model, keep=args.keep_snapshots)
     if group.is_root:
         trainer.extend(extensions.observe_lr(), trigger=interval)
-        trainer.extend(extensions.LogReport(trigger=interval))
+        trainer.extend(LogFile(trigger=interval))
         trainer.extend(extensions.PrintReport(
             ["epoch", "iteration", "main/bits", "validation/main/bits", "lr", "elapsed_time"]))
         trainer.extend(extensions.ProgressBar(update_interval=max(1, min(10, args.interval))))
@@ -199,26 +261,32 @@ def _run_training(group, model, train_set, valid_set, args, metadata, extra_exte
         trainer.extend(trainer_snapshot, trigger=interval)
         for ext, trigger in extra_extensions:
             trainer.extend(ext, trigger=trigger)
+    stop_on_signal.snapshot_of_this_step = trainer_snapshot.of_this_step
+    trainer.extend(stop_on_signal)
 
-    if resume_from is not None:
-        try:
-            chainer.serializers.load_npz(resume_from, trainer)
-        except Exception as error:  # numpy, zipfile and chainer each raise their own kinds
-            raise WaveNetError(f"--resume {resume_from}: cannot load this trainer snapshot "
-                               f"({type(error).__name__}: {error}); it is damaged or of "
-                               f"another run") from None
+    if resume_paths is not None:
+        resume_from = _resume(trainer, resume_paths, explicit=args.resume != "latest")
         print(f"resumed from {resume_from} at iteration {updater.iteration}")
+    try:
+        _train(trainer, args)
+        if group.is_root and updater.iteration % args.interval:
+            model_snapshot(trainer)
+            trainer_snapshot(trainer)
+    except WriteError as error:
+        raise _stopped_by(error, args.out, updater.iteration) from None
+    return trainer
+
+
+def _train(trainer, args):
+    """``trainer.run()``, a NaN or inf loss stopping it as a WaveNetError."""
     try:
         # NaN and inf are caught as a NonFiniteLoss, with a clearer message than NumPy's.
         with np.errstate(over="ignore", invalid="ignore"):
             trainer.run(show_loop_exception_msg=args.debug)
     except NonFiniteLoss as error:
-        when = (f"at iteration {updater.iteration + 1}" if error.training else
-                f"after the update of iteration {updater.iteration}")
+        iteration = trainer.updater.iteration
+        when = (f"at iteration {iteration + 1}" if error.training else
+                f"after the update of iteration {iteration}")
         raise WaveNetError(f"{error} {when}; stopped without saving these weights (the last "
                            f"snapshot in {args.out} is intact). Resume it with a lower --lr or "
                            f"--grad-clip") from None
-    if group.is_root and updater.iteration % args.interval:
-        model_snapshot(trainer)
-        trainer_snapshot(trainer)
-    return trainer
