@@ -7,6 +7,7 @@ import numpy as np
 from chainer_wavenet import mu_law
 from chainer_wavenet.config import AutoencoderConfig
 from chainer_wavenet.layers import DilatedConv1D
+from chainer_wavenet.pitch_signal import harmonic_signal
 from chainer_wavenet.wavenet import WaveNet
 
 
@@ -58,7 +59,11 @@ class Encoder(chainer.Chain):
 
 
 class WaveNetAutoencoder(chainer.Chain):
-    """Encodes a note into z and decodes it with a WaveNet biased by z and its pitch."""
+    """Encodes a note into z and decodes it with a WaveNet biased by z and its pitch.
+
+    The pitch reaches the decoder as an id, as a signal (``pitch_source``), or both,
+    as the config says.
+    """
 
     def __init__(self, config=None):
         super().__init__()
@@ -75,9 +80,23 @@ class WaveNetAutoencoder(chainer.Chain):
     def hop(self):
         return self.config.encoder.hop
 
+    def pitch_ids(self, pitches):
+        """The decoder's global ids for MIDI ``pitches`` (batch,), or None if it takes none."""
+        return pitches if self.config.decoder.n_global else None
+
+    def pitch_source(self, pitches, length):
+        """The decoder's source for notes of MIDI ``pitches`` (batch,): (batch, channels,
+        length) on the model's device, or None if it takes none."""
+        if not self.config.pitch_harmonics:
+            return None
+        pitches = chainer.backend.CpuDevice().send(pitches)
+        return self.xp.asarray(harmonic_signal(pitches, length, self.config.sample_rate,
+                                               self.config.pitch_harmonics))
+
     def loss(self, x, pitch):
         """Decoder NLL (nats) of crop x (batch, time) given its own z and pitch (batch,)."""
-        return self.decoder.loss(x, pitch, self.encoder(x))
+        return self.decoder.loss(x, self.pitch_ids(pitch), self.encoder(x),
+                                 self.pitch_source(pitch, x.shape[1] - 1))
 
     def encode(self, audio):
         """z as NumPy (batch, bottleneck, frames) for float audio (batch, time) or (time,).

@@ -5,6 +5,8 @@ import json
 
 from chainer_wavenet.errors import WaveNetError
 
+MIDI_PITCHES = 128
+
 
 def dilation_stacks(stacks, layers_per_stack):
     """Dilations 1, 2, 4, ... 2**(layers_per_stack - 1), repeated ``stacks`` times."""
@@ -26,8 +28,9 @@ def _from_dict(cls, values, what):
 class WaveNetConfig:
     """A WaveNet: dilated causal gated layers, skip head, softmax over mu-law classes.
 
-    ``n_global`` ids (0: none) and ``local_channels`` frame-rate features at
-    ``local_hop`` samples per frame (0: none) bias every gated unit.
+    ``n_global`` ids (0: none), ``local_channels`` frame-rate features at
+    ``local_hop`` samples per frame (0: none) and ``source_channels`` features given
+    at every sample (0: none; e.g. a pitch signal) bias every gated unit.
     """
 
     n_classes: int = 256
@@ -40,6 +43,7 @@ class WaveNetConfig:
     n_global: int = 0
     local_channels: int = 0
     local_hop: int = 1
+    source_channels: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
@@ -52,8 +56,8 @@ class WaveNetConfig:
             (self.filter_width >= 2, "filter_width must be at least 2"),
             (len(self.dilations) >= 1 and min(self.dilations) >= 1,
              "dilations must be a non-empty list of positive integers"),
-            (self.n_global >= 0 and self.local_channels >= 0,
-             "n_global and local_channels must be >= 0"),
+            (min(self.n_global, self.local_channels, self.source_channels) >= 0,
+             "n_global, local_channels and source_channels must be >= 0"),
             (self.local_hop >= 1, "local_hop must be at least 1"),
         ]
         for ok, message in checks:
@@ -106,42 +110,88 @@ class EncoderConfig:
 
 @dataclasses.dataclass(frozen=True)
 class AutoencoderConfig:
-    """An encoder and a WaveNet decoder conditioned on z (local) and pitch (global)."""
+    """An encoder and a WaveNet decoder conditioned on z (local) and the note's pitch.
+
+    The decoder hears the pitch as an id (``decoder.n_global`` = 128, NSynth's way), as
+    a signal of ``pitch_harmonics`` harmonics at ``sample_rate`` (see
+    :mod:`chainer_wavenet.pitch_signal`; ``decoder.source_channels`` = 2 per harmonic),
+    or both.
+    """
 
     encoder: EncoderConfig = EncoderConfig()
-    decoder: WaveNetConfig = WaveNetConfig(n_global=128, local_channels=16, local_hop=512)
+    decoder: WaveNetConfig = WaveNetConfig(n_global=MIDI_PITCHES, local_channels=16,
+                                           local_hop=512)
+    pitch_harmonics: int = 0
+    sample_rate: int = 16000
 
     def __post_init__(self):
-        if (self.decoder.local_channels != self.encoder.bottleneck
-                or self.decoder.local_hop != self.encoder.hop):
+        decoder = self.decoder
+        if (decoder.local_channels != self.encoder.bottleneck
+                or decoder.local_hop != self.encoder.hop):
             raise WaveNetError(
                 "autoencoder config: the decoder's local_channels and local_hop must equal "
                 "the encoder's bottleneck and hop"
             )
-        if self.decoder.n_global < 1:
-            raise WaveNetError("autoencoder config: the decoder needs n_global pitches (128)")
+        if decoder.n_global not in (0, MIDI_PITCHES):
+            raise WaveNetError(f"autoencoder config: the decoder's n_global must be "
+                               f"{MIDI_PITCHES} (one id per MIDI pitch) or 0 (no pitch id)")
+        if self.pitch_harmonics < 0 or decoder.source_channels != 2 * self.pitch_harmonics:
+            raise WaveNetError("autoencoder config: the decoder's source_channels must be "
+                               "twice pitch_harmonics (a sine and a cosine per harmonic)")
+        if not decoder.n_global and not self.pitch_harmonics:
+            raise WaveNetError("autoencoder config: the decoder needs the pitch, as an id "
+                               f"(n_global={MIDI_PITCHES}), a signal (pitch_harmonics >= 1), "
+                               "or both")
+        if self.sample_rate < 1:
+            raise WaveNetError("autoencoder config: sample_rate must be positive")
 
     @property
     def receptive_field(self):
         return self.decoder.receptive_field
 
     def to_dict(self):
-        return {"encoder": self.encoder.to_dict(), "decoder": self.decoder.to_dict()}
+        return {"encoder": self.encoder.to_dict(), "decoder": self.decoder.to_dict(),
+                "pitch_harmonics": self.pitch_harmonics, "sample_rate": self.sample_rate}
 
     @classmethod
     def from_dict(cls, values):
-        if not isinstance(values, dict) or set(values) != {"encoder", "decoder"}:
-            raise WaveNetError("autoencoder config: needs exactly 'encoder' and 'decoder' "
-                               "sections")
-        return cls(EncoderConfig.from_dict(values["encoder"]),
-                   WaveNetConfig.from_dict(values["decoder"]))
+        sections = {"encoder", "decoder"}
+        if not isinstance(values, dict) or not sections <= set(values) <= sections | {
+                "pitch_harmonics", "sample_rate"}:
+            raise WaveNetError("autoencoder config: needs 'encoder' and 'decoder' sections "
+                               "(and optionally 'pitch_harmonics' and 'sample_rate')")
+        settings = {k: v for k, v in values.items() if k not in sections}
+        try:
+            return cls(EncoderConfig.from_dict(values["encoder"]),
+                       WaveNetConfig.from_dict(values["decoder"]), **settings)
+        except TypeError as error:
+            raise WaveNetError(f"autoencoder config: {error}") from None
 
 
-def autoencoder_config(encoder, decoder_settings):
-    """An AutoencoderConfig whose decoder is conditioned by ``encoder``'s z and 128 pitches."""
-    decoder = WaveNetConfig(n_global=128, local_channels=encoder.bottleneck,
-                            local_hop=encoder.hop, **decoder_settings)
-    return AutoencoderConfig(encoder, decoder)
+def autoencoder_config(encoder, decoder_settings, pitch_id=True, pitch_harmonics=0):
+    """An AutoencoderConfig whose decoder is conditioned by ``encoder``'s z and the pitch
+    (as one of 128 ids, as a signal of ``pitch_harmonics`` harmonics, or both)."""
+    decoder = WaveNetConfig(n_global=MIDI_PITCHES if pitch_id else 0,
+                            local_channels=encoder.bottleneck, local_hop=encoder.hop,
+                            source_channels=2 * pitch_harmonics, **decoder_settings)
+    return AutoencoderConfig(encoder, decoder, pitch_harmonics)
+
+
+PITCH_INPUTS = ("id", "signal", "both")
+
+
+def with_pitch_input(config, pitch_input, harmonics):
+    """``config`` whose decoder hears the pitch as an ``id``, a ``signal`` of ``harmonics``
+    harmonics, or ``both``."""
+    if pitch_input not in PITCH_INPUTS:
+        raise WaveNetError(f"pitch input must be one of {', '.join(PITCH_INPUTS)}, "
+                           f"got {pitch_input!r}")
+    if pitch_input != "id" and harmonics < 1:
+        raise WaveNetError(f"a pitch signal needs at least 1 harmonic, got {harmonics}")
+    harmonics = 0 if pitch_input == "id" else harmonics
+    decoder = dataclasses.replace(config.decoder, source_channels=2 * harmonics,
+                                  n_global=0 if pitch_input == "signal" else MIDI_PITCHES)
+    return dataclasses.replace(config, decoder=decoder, pitch_harmonics=harmonics)
 
 
 WAVENET_PRESETS = {

@@ -39,13 +39,13 @@ def check_generation_args(length, batch_size, temperature):
 
 
 def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
-             local_features=None, prime=None, seed=None, progress=False):
+             local_features=None, prime=None, seed=None, progress=False, source=None):
     """Generate ``length`` new samples per sequence: int32 classes (batch, length), NumPy.
 
     ``prime``: int32 classes (batch, P) fed first (teacher forced); without
     it, generation starts from one silent sample. Conditioning as in
-    ``WaveNet.__call__``; local features must cover the prime and the new
-    samples.
+    ``WaveNet.__call__``; local features and the source must cover the prime
+    and the new samples.
     """
     check_generation_args(length, batch_size, temperature)
     xp = wavenet.xp
@@ -56,18 +56,21 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
     if prime.ndim != 2 or prime.shape[0] != batch_size or prime.shape[1] < 1:
         raise WaveNetError(f"priming needs (batch={batch_size}, samples>=1) classes, "
                            f"got shape {prime.shape}")
+    fed = prime.shape[1] + length - 1  # the last new sample is never fed back
     if local_features is not None:
-        fed = prime.shape[1] + length - 1  # the last new sample is never fed back
         covered = local_features.shape[2] * wavenet.config.local_hop
         if covered < fed:
             raise WaveNetError(f"local features of {local_features.shape[2]} frames cover "
                                f"{covered} samples; a {prime.shape[1]}-sample prime and "
                                f"{length} new samples need {fed}")
+    if source is not None and source.shape[2] < fed:
+        raise WaveNetError(f"a source of {source.shape[2]} samples is too short: a "
+                           f"{prime.shape[1]}-sample prime and {length} new samples need {fed}")
     rng = np.random.default_rng(seed)
     uniform = xp.asarray(rng.random((length, batch_size), dtype=np.float32))
     generated = xp.empty((length, batch_size), np.int32)
     with chainer.no_backprop_mode(), chainer.using_config("train", False):
-        wavenet.start(batch_size, global_ids, local_features)
+        wavenet.start(batch_size, global_ids, local_features, source)
         for t in range(prime.shape[1] - 1):
             wavenet.step(prime[:, t])
         current = prime[:, -1]

@@ -109,11 +109,13 @@ class GatedResidualBlock(chainer.Chain):
 
     The conditioning bias comes from ``condition``: an embedding of a global
     id and a 1x1 projection of frame-rate local features, added to both gate
-    halves at every time step.
+    halves at every time step; ``source_bias`` projects features given at
+    every sample (its output is added to that bias by the WaveNet, which
+    upsamples the frame-rate part).
     """
 
     def __init__(self, residual_channels, dilation_channels, skip_channels, width, dilation,
-                 n_global=0, local_channels=0, last=False):
+                 n_global=0, local_channels=0, last=False, source_channels=0):
         super().__init__()
         gate_channels = 2 * dilation_channels
         with self.init_scope():
@@ -125,6 +127,8 @@ class GatedResidualBlock(chainer.Chain):
             self.global_bias = L.EmbedID(n_global, gate_channels) if n_global else None
             self.local_bias = (DilatedConv1D(local_channels, gate_channels, 1, nobias=True)
                                if local_channels else None)
+            self.source_bias = (DilatedConv1D(source_channels, gate_channels, 1, nobias=True)
+                                if source_channels else None)
 
     @property
     def reach(self):

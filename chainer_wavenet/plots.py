@@ -112,3 +112,52 @@ def save_z_over_time(path, z, hop, sample_rate, title=None, force=False):
     ax.set_ylabel("z")
     ax.set_title(title or f"z over time ({z.shape[0]} channels, {hop} samples per frame)")
     _save(figure, path, force)
+
+
+def save_evaluation(path, rows, pairs, sample_rate, tolerance=50.0, force=False):
+    """Pitch error per note by instrument family, and a few spectrogram pairs.
+
+    ``rows``: per-note results (``condition``, ``family``, ``cents`` or None when
+    unvoiced); ``pairs``: (title, original, reconstruction) to draw side by side.
+    Unvoiced notes are drawn as crosses above the plot's top.
+    """
+    conditions = list(dict.fromkeys(r["condition"] for r in rows))
+    families = sorted({r["family"] for r in rows})
+    figure = _figure(14 if pairs else 6, max(4.0, 2.2 * len(pairs)))
+    grid = figure.add_gridspec(max(len(pairs), 1), 3 if pairs else 1)
+    ax = figure.add_subplot(grid[:, 0])
+    limit = max([200.0] + [min(abs(r["cents"]), 1300.0) for r in rows
+                           if r["cents"] is not None])
+    colours = matplotlib.colormaps["tab10"]
+    for k, condition in enumerate(conditions):
+        offset = (k - (len(conditions) - 1) / 2) * 0.8 / max(len(conditions), 1)
+        chosen = [r for r in rows if r["condition"] == condition]
+        x = [families.index(r["family"]) + offset for r in chosen]
+        y = [limit * 1.08 if r["cents"] is None else float(np.clip(r["cents"], -limit, limit))
+             for r in chosen]
+        unvoiced = [r["cents"] is None for r in chosen]
+        ax.scatter([a for a, u in zip(x, unvoiced, strict=True) if not u],
+                   [b for b, u in zip(y, unvoiced, strict=True) if not u], s=16,
+                   color=colours(k), label=condition)
+        ax.scatter([a for a, u in zip(x, unvoiced, strict=True) if u],
+                   [b for b, u in zip(y, unvoiced, strict=True) if u], s=22, marker="x",
+                   color=colours(k))
+    ax.axhspan(-tolerance, tolerance, color="green", alpha=0.12, label=f"±{tolerance:g} cents")
+    ax.set_xticks(range(len(families)), families, rotation=45, ha="right")
+    ax.set_ylim(-limit * 1.15, limit * 1.15)
+    ax.set_ylabel("pitch error (cents; x: no pitch found)")
+    ax.set_title("pitch of each note played")
+    ax.legend(fontsize="small")
+    window, hop = 512, 128
+    for i, (title, original, played) in enumerate(pairs):
+        spectrograms = [log_spectrogram(a, window, hop) for a in (original, played)]
+        top = max(s.max() for s in spectrograms)
+        for j, (label, spectrogram, audio) in enumerate(zip(
+                ("original", "reconstruction"), spectrograms, (original, played), strict=True)):
+            image_ax = figure.add_subplot(grid[i, 1 + j])
+            image_ax.imshow(spectrogram, origin="lower", aspect="auto", cmap="magma",
+                            vmin=top - RANGE_DB, vmax=top,
+                            extent=(0, len(audio) / sample_rate, 0, sample_rate / 2))
+            image_ax.set_title(f"{title}: {label}", fontsize="small")
+            image_ax.tick_params(labelsize="x-small")
+    _save(figure, path, force)

@@ -137,6 +137,19 @@ def parse_pitches(text):
     return [check_pitch(p, "--pitches") for p in pitches]
 
 
+def parse_shifts(text):
+    """Semitone shifts from a comma-separated list such as "-5,5" ("" for none)."""
+    try:
+        shifts = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise WaveNetError(f"--shift: expected semitones separated by commas (-5,5), "
+                           f"got {text!r}") from None
+    if any(not -MIDI_PITCHES < s < MIDI_PITCHES or s == 0 for s in shifts):
+        raise WaveNetError(f"--shift: each shift must be a non-zero number of semitones "
+                           f"between -127 and 127, got {text!r}")
+    return shifts
+
+
 @dataclasses.dataclass(frozen=True)
 class NoteInput:
     """A note named on a command line: its output name, MIDI pitch (None: unknown),

@@ -9,6 +9,7 @@ notes' z, batched over notes of equal length.
 import numpy as np
 
 from chainer_wavenet import mu_law
+from chainer_wavenet.config import MIDI_PITCHES
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.generate import generate
 
@@ -51,15 +52,15 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True):
         pitches = np.broadcast_to(np.asarray(pitches, np.int64), (batch,))
     except ValueError:
         raise WaveNetError(f"need one pitch per note ({batch}), got {pitches}") from None
-    if pitches.min() < 0 or pitches.max() >= decoder.config.n_global:
-        raise WaveNetError(f"pitches must lie in 0..{decoder.config.n_global - 1}, "
-                           f"got {pitches.tolist()}")
+    if pitches.min() < 0 or pitches.max() >= MIDI_PITCHES:
+        raise WaveNetError(f"pitches must lie in 0..{MIDI_PITCHES - 1}, got {pitches.tolist()}")
     silence = decoder.config.n_classes // 2
     classes = np.full((batch, frames * model.hop), silence, np.int32)
     if classes.shape[1] > 1:
+        ids = xp.asarray(pitches, np.int32)
         classes[:, 1:] = generate(decoder, classes.shape[1] - 1, batch, temperature,
-                                  xp.asarray(pitches, np.int32), z, seed=seed,
-                                  progress=progress)
+                                  model.pitch_ids(ids), z, seed=seed, progress=progress,
+                                  source=model.pitch_source(pitches, classes.shape[1] - 1))
     audio = mu_law.decode(classes, decoder.config.n_classes)
     return audio[0] if single else audio
 
@@ -76,7 +77,7 @@ def interpolate(z_a, z_b, steps):
     return (1 - weights) * z_a[..., :frames] + weights * z_b[..., :frames]
 
 
-def _chunks(items, batch_size, key):
+def chunks(items, batch_size, key):
     """Consecutive runs of ``items`` with equal ``key``, at most ``batch_size`` long."""
     chunk = []
     for item in items:
@@ -93,7 +94,7 @@ def encode_all(model, audios, batch_size=1):
 
     Only consecutive notes of equal length share a batch.
     """
-    for chunk in _chunks(audios, batch_size, len):
+    for chunk in chunks(audios, batch_size, len):
         yield from model.encode(np.stack(chunk))
 
 
@@ -101,7 +102,7 @@ def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, pro
     """Audio per (z, pitch) pair, decoding up to ``batch_size`` equal-length notes at once."""
     audio = []
     pairs = list(zip(zs, pitches, strict=True))
-    for i, chunk in enumerate(_chunks(pairs, batch_size, lambda pair: pair[0].shape)):
+    for i, chunk in enumerate(chunks(pairs, batch_size, lambda pair: pair[0].shape)):
         z = np.stack([pair[0] for pair in chunk])
         chunk_seed = None if seed is None else seed + i
         audio.extend(decode(model, z, [pair[1] for pair in chunk], temperature, chunk_seed,

@@ -18,8 +18,10 @@ class WaveNet(chainer.Chain):
 
     An input of N samples gives N - receptive_field + 1 outputs; output j
     holds the logits for sample j + receptive_field. Conditioning:
-    ``global_ids`` (batch,) int32, and ``local_features`` (batch, channels,
-    frames) whose frame f covers input samples [f * hop, (f + 1) * hop).
+    ``global_ids`` (batch,) int32, ``local_features`` (batch, channels,
+    frames) whose frame f covers input samples [f * hop, (f + 1) * hop), and
+    ``source`` (batch, source_channels, N): one float32 feature vector per
+    input sample, read with that sample (see :mod:`chainer_wavenet.pitch_signal`).
     """
 
     def __init__(self, config=None):
@@ -34,7 +36,8 @@ class WaveNet(chainer.Chain):
                 GatedResidualBlock(config.residual_channels, config.dilation_channels,
                                    config.skip_channels, config.filter_width, dilation,
                                    config.n_global, config.local_channels,
-                                   last=i == len(config.dilations) - 1)
+                                   last=i == len(config.dilations) - 1,
+                                   source_channels=config.source_channels)
                 for i, dilation in enumerate(config.dilations)))
             self.head1 = DilatedConv1D(config.skip_channels, config.skip_channels, 1)
             # A quiet last layer starts the model near the uniform distribution.
@@ -54,6 +57,16 @@ class WaveNet(chainer.Chain):
         """Float sample in [-1, 1] of every class, on the model's device."""
         n_classes = self.config.n_classes
         return self.xp.asarray(mu_law.decode(np.arange(n_classes), n_classes))
+
+    def _check_source(self, source, length):
+        channels = self.config.source_channels
+        if bool(channels) != (source is not None):
+            raise ValueError(f"model has source_channels={channels}: a source "
+                             f"{'required' if channels else 'not expected'}")
+        if source is not None and (source.ndim != 3 or source.shape[1] != channels
+                                   or source.shape[2] < length):
+            raise ValueError(f"source of shape {source.shape} does not give {channels} "
+                             f"channels for {length} samples")
 
     def _check_conditions(self, global_ids, local_features):
         config = self.config
@@ -77,37 +90,64 @@ class WaveNet(chainer.Chain):
         extra = upsampled.shape[2] - length
         return upsampled if extra == 0 else F.split_axis(upsampled, [length], axis=2)[0]
 
-    def __call__(self, x, global_ids=None, local_features=None):
+    def _sample_bias(self, block, bias, source, length):
+        """A block's frame-rate bias upsampled to the input, plus its share of the source."""
+        bias = self._upsample(bias, length)
+        if source is None:
+            return bias
+        from_source = block.source_bias(source)
+        if bias is None:
+            return from_source
+        if bias.shape[2] == 1:
+            bias = F.broadcast_to(bias, from_source.shape)
+        return bias + from_source
+
+    def __call__(self, x, global_ids=None, local_features=None, source=None):
         """Logits (batch, n_classes, N - receptive_field + 1) for int32 input x (batch, N)."""
         length = x.shape[1]
         out_length = length - self.receptive_field + 1
         if out_length < 1:
             raise ValueError(f"input of {length} samples is shorter than the receptive field "
                              f"({self.receptive_field})")
+        self._check_source(source, length)
+        if source is not None and source.shape[2] > length:
+            source = source[:, :, :length]
         h = self._embed(x)
         skips = 0
         for block, bias in zip(self.blocks, self.conditions(global_ids, local_features),
                                strict=True):
-            h, skip = block(h, self._upsample(bias, length), out_length)
+            h, skip = block(h, self._sample_bias(block, bias, source, length), out_length)
             skips += skip
         return self.head2(F.relu(self.head1(F.relu(skips))))
 
-    def loss(self, x, global_ids=None, local_features=None):
+    def loss(self, x, global_ids=None, local_features=None, source=None):
         """Mean negative log-likelihood in nats of x[:, R:] given x[:, :-1].
 
-        Only the positions that see a full receptive field R carry loss.
+        Only the positions that see a full receptive field R carry loss. ``source``
+        covers the inputs x[:, :-1] (a longer one is cut).
         """
-        logits = self(x[:, :-1], global_ids, local_features)
+        logits = self(x[:, :-1], global_ids, local_features, source)
         return softmax_cross_entropy(logits, x[:, self.receptive_field:])
 
     # One-sample generation: same parameters, plain arrays, no graph.
 
-    def start(self, batch_size, global_ids=None, local_features=None):
-        """Clear every queue and compute every layer's conditioning once for the whole run."""
+    def start(self, batch_size, global_ids=None, local_features=None, source=None):
+        """Clear every queue and compute every layer's conditioning once for the whole run.
+
+        ``source`` (batch, source_channels, T) is read one sample per step, for at
+        most T steps; every layer's projection of it is one product per step.
+        """
+        self._check_source(source, 0)
+        xp = self.xp
         with chainer.no_backprop_mode():
             biases = self.conditions(global_ids, local_features)
-        self._biases = [None if b is None else self.xp.ascontiguousarray(
+        self._biases = [None if b is None else xp.ascontiguousarray(
             b.array.transpose(2, 0, 1)) for b in biases]
+        self._source = None
+        if source is not None:
+            self._source = xp.ascontiguousarray(xp.asarray(source).transpose(2, 0, 1))
+            self._source_weights = xp.concatenate(
+                [block.source_bias.W.array[:, :, 0].T for block in self.blocks], axis=1)
         for block in self.blocks:
             block.start(batch_size)
         for link in (self.embed, self.head1, self.head2):
@@ -124,15 +164,30 @@ class WaveNet(chainer.Chain):
         else:
             h = self.embed.step(self._table[x][:, None])
         frame = self._time // self.config.local_hop
+        from_source = self._source_step()
         skips = 0
-        for block, bias in zip(self.blocks, self._biases, strict=True):
+        for i, (block, bias) in enumerate(zip(self.blocks, self._biases, strict=True)):
             if bias is not None:
                 bias = bias[min(frame, len(bias) - 1)]
+            if from_source is not None:
+                share = from_source[i]
+                bias = share if bias is None else bias + share
             h, skip = block.step(h, bias)
             skips += skip
         self._time += 1
         xp = self.xp
         return self.head2.step(xp.maximum(self.head1.step(xp.maximum(skips, 0)), 0))
+
+
+    def _source_step(self):
+        """Every layer's bias from the source at this step: (layers, batch, gate), or None."""
+        if self._source is None:
+            return None
+        if self._time >= len(self._source):
+            raise ValueError(f"the source covers {len(self._source)} steps; step "
+                             f"{self._time + 1} needs more")
+        shares = self._source[self._time] @ self._source_weights
+        return shares.reshape(len(shares), len(self.blocks), -1).transpose(1, 0, 2)
 
 
 def bits(nats):

@@ -4,6 +4,7 @@
     python sample/autoencoder.py reconstruct --model M.h5 note.wav --pitch 60
     python sample/autoencoder.py pitch --model M.h5 --dataset DIR --note NAME --pitches 48,55
     python sample/autoencoder.py interpolate --model M.h5 a.wav b.wav --pitch 60 --steps 5
+    python sample/autoencoder.py evaluate --model M.h5 --dataset DIR --split test --shift -5,5
 """
 
 import argparse
@@ -16,7 +17,15 @@ from tqdm.auto import tqdm
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, sampling_inputs, sampling_outputs, synthesis  # noqa: E402
+from chainer_wavenet import (  # noqa: E402
+    cli,
+    evaluation,
+    plots,
+    sampling_inputs,
+    sampling_outputs,
+    synthesis,
+)
+from chainer_wavenet.audio import write_wav  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
 from chainer_wavenet.generate import check_generation_args  # noqa: E402
@@ -64,7 +73,43 @@ def build_parser():
                                       help="notes A, B -> z mixed in steps, at A's pitch")
     interpolate.add_argument("--steps", type=int, default=5,
                              help="mixes from A to B, both ends included (default 5)")
+    evaluate = commands.add_parser(
+        "evaluate", parents=common,
+        help="likelihood, pitch accuracy and spectral distance of reconstructions")
+    evaluate.add_argument("--limit", type=int, help="only the first N notes")
+    evaluate.add_argument("--shift", default="",
+                          help="also re-pitch every note by these semitones, e.g. -5,5")
+    evaluate.set_defaults(split="test", seconds=2.0, seed=0, out="result/evaluation")
     return parser
+
+
+def run_evaluate(args, model, rate, max_samples):
+    """Measure the model on the notes asked for; write evaluation.json, a PNG and the WAVs."""
+    notes = select(args, rate, limit=args.limit, need_pitch=True)
+    shifts = sampling_inputs.parse_shifts(args.shift)
+    out = ensure_output_dir(args.out)
+    sampling_outputs.check_free(out, ["evaluation"], args.force, (".json", ".png"))
+    chosen = [evaluation.Note(n.name, n.record.family_str if n.record else "unknown", n.pitch,
+                              sampling_inputs.read_note(n, model.hop, max_samples))
+              for n in notes]
+    results, played = evaluation.evaluate(model, chosen, rate, shifts, args.temperature,
+                                          args.batch, args.seed)
+    results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
+               "settings": {"split": args.split, "seconds": args.seconds, "seed": args.seed,
+                            "temperature": args.temperature, "shifts": shifts},
+               **results}
+    sampling_outputs.save_json(out / "evaluation.json", results, args.force)
+    audio_dir = ensure_output_dir(out / "audio")
+    for condition, note, audio in played:
+        write_wav(audio_dir / f"{note.name}_{condition.replace(' ', '')}.wav",
+                                  audio, rate, force=True)
+    pairs = [(note.name, note.audio, audio) for condition, note, audio in played
+             if condition == "reconstruction"][:3]
+    plots.save_evaluation(out / "evaluation.png", results["notes"], pairs, rate,
+                          evaluation.TOLERANCE_CENTS, args.force)
+    print(evaluation.markdown_table(results))
+    print(f"wrote {out / 'evaluation.json'}, {out / 'evaluation.png'} and {len(played)} WAVs "
+          f"in {audio_dir}")
 
 
 def run_encode(args, model, rate, max_samples):
@@ -136,6 +181,8 @@ def main(args):
     max_samples = sampling_inputs.note_length(args.seconds, rate)
     if args.command == "encode":
         run_encode(args, model, rate, max_samples)
+    elif args.command == "evaluate":
+        run_evaluate(args, model, rate, max_samples)
     else:
         resynthesize(args, model, rate, *PLANS[args.command](args, model, rate, max_samples))
 

@@ -7,16 +7,25 @@ import argparse
 import os
 import sys
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli, device  # noqa: E402
+from chainer_wavenet import cli, device, evaluation  # noqa: E402
 from chainer_wavenet.autoencoder import WaveNetAutoencoder  # noqa: E402
-from chainer_wavenet.config import AUTOENCODER_PRESETS  # noqa: E402
+from chainer_wavenet.config import (  # noqa: E402
+    AUTOENCODER_PRESETS,
+    PITCH_INPUTS,
+    with_pitch_input,
+)
 from chainer_wavenet.data.crops import Crops  # noqa: E402
 from chainer_wavenet.data.nsynth import SAMPLE_RATE, load_nsynth  # noqa: E402
 from chainer_wavenet.training import runner  # noqa: E402
+from chainer_wavenet.training.extensions import LossPlot  # noqa: E402
 from chainer_wavenet.training.previews import Reconstructions  # noqa: E402
+from chainer_wavenet.training.quality import KEYS as QUALITY_KEYS  # noqa: E402
+from chainer_wavenet.training.quality import PitchAccuracy  # noqa: E402
 
 
 def build_parser():
@@ -25,10 +34,23 @@ def build_parser():
                         help="NSynth-layout root (nsynth-train/, nsynth-valid/) or split folder")
     parser.add_argument("--preset", choices=sorted(AUTOENCODER_PRESETS), default="small",
                         help="model size: small (CPU, default) or nsynth (the paper's)")
+    parser.add_argument("--pitch-input", choices=PITCH_INPUTS, default="id",
+                        help="how the decoder hears each note's pitch: as one of 128 ids "
+                             "(NSynth's way), as a signal of its harmonics at every sample, "
+                             "or both (default %(default)s)")
+    parser.add_argument("--pitch-harmonics", type=int, default=8,
+                        help="harmonics in the pitch signal (default %(default)s)")
     parser.add_argument("--pitch-range", default=None,
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
                         help="keep these instrument families, e.g. keyboard,string")
+    parser.add_argument("--quality-notes", type=int, default=0,
+                        help="validation notes reconstructed every --quality-interval steps "
+                             "to log how many keep their pitch (default 0: none)")
+    parser.add_argument("--quality-interval", type=int, default=None,
+                        help="steps between pitch measurements (default: --interval)")
+    parser.add_argument("--quality-seconds", type=float, default=1.0,
+                        help="length of each measured note (default 1 s)")
     parser.add_argument("--preview-notes", type=int, default=2,
                         help="validation notes reconstructed at every --preview-interval "
                              "(default 2; 0: none)")
@@ -85,12 +107,28 @@ def _previews(model, valid, args):
     return [(preview, (interval, "iteration"))]
 
 
+def _quality(model, valid, args):
+    """Pitch accuracy on evenly spread validation notes, logged and plotted."""
+    count = min(args.quality_notes, len(valid))
+    if count < 1:
+        return []
+    samples = max(model.hop, round(args.quality_seconds * SAMPLE_RATE) // model.hop * model.hop)
+    picks = np.unique(np.linspace(0, len(valid) - 1, count).round().astype(int))
+    notes = [evaluation.Note(valid.notes[i].note_str, valid.notes[i].family_str,
+                             valid.notes[i].pitch, valid.audio(i)[:samples]) for i in picks]
+    trigger = (args.quality_interval or args.interval, "iteration")
+    return [(PitchAccuracy(model, notes, SAMPLE_RATE, seed=args.seed), trigger),
+            (LossPlot(list(QUALITY_KEYS), "quality.png", "share within 50 cents; dB"),
+             trigger)]
+
+
 def main(args):
     runner.check_training_arguments(args)
     filters = _filters(args)
     train = load_nsynth(args.dataset, "train", **filters)
     valid = load_nsynth(args.dataset, "valid", **filters)
-    config = AUTOENCODER_PRESETS[args.preset]
+    config = with_pitch_input(AUTOENCODER_PRESETS[args.preset], args.pitch_input,
+                              args.pitch_harmonics)
     runner.seed_everything(args.seed)
     model = WaveNetAutoencoder(config)
     train_crops, valid_crops = (_crops(notes, config, args.length, args.cache)
@@ -100,7 +138,8 @@ def main(args):
                f"{len(train_crops)} training crops of {train_crops.crop_size} samples")
     metadata = {"sample_rate": SAMPLE_RATE, "dataset": os.path.abspath(args.dataset)}
     runner.run_training(model, train_crops, valid_crops, args, metadata,
-                        extra_extensions=_previews(model, valid, args))
+                        extra_extensions=_previews(model, valid, args)
+                        + _quality(model, valid, args))
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
 
 

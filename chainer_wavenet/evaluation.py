@@ -1,0 +1,209 @@
+"""How good an autoencoder's notes are: likelihood, pitch accuracy and spectral distance.
+
+- Likelihood: teacher-forced negative log-likelihood of each note in bits per sample
+  (no sampling; the samples after the first receptive field carry it).
+- Pitch: each note is encoded and resynthesized at its own pitch (and at pitch + each
+  shift); the f0 of what the model plays is tracked with librosa's pYIN, searched
+  within ``SEARCH_SEMITONES`` of the pitch asked for, and its median over the voiced
+  frames between ``PITCH_START`` and ``PITCH_STOP`` seconds is compared with that
+  pitch in cents. A note with no voiced frame has no pitch: it counts as a miss.
+- Spectrum: the mean absolute difference in dB between the log-mel spectrogram of a
+  reconstruction and that of its original.
+"""
+
+import dataclasses
+import math
+
+import chainer
+import numpy as np
+from tqdm.auto import tqdm
+
+from chainer_wavenet import mel, mu_law, synthesis
+from chainer_wavenet.config import MIDI_PITCHES
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.pitch_signal import hz_to_midi, midi_to_hz
+
+TOLERANCE_CENTS = 50.0
+SEARCH_SEMITONES = 13
+PITCH_START = 0.1
+PITCH_STOP = 2.0
+# Mel analysis for the spectral distance, and the floor under each spectrogram's peak.
+DISTANCE_MEL = mel.MelSettings(n_mels=80, hop=256, n_fft=1024, fmin=40.0)
+DISTANCE_RANGE_DB = 80.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PitchMeasure:
+    """The f0 measured in a clip against the pitch asked for."""
+
+    cents: float | None  # median f0's error; None when no frame is voiced
+    voiced: float  # share of the analysed frames that are voiced
+
+    @property
+    def within(self):
+        return self.cents is not None and abs(self.cents) <= TOLERANCE_CENTS
+
+
+def measure_pitch(audio, sample_rate, pitch):
+    """The median f0 of ``audio`` between PITCH_START and PITCH_STOP s against MIDI ``pitch``.
+
+    Clips shorter than that window are measured from PITCH_START (or from their start if
+    even that is too short) to their end.
+    """
+    import librosa  # imported here: its first use compiles with numba (seconds)
+
+    audio = np.asarray(audio, np.float32).reshape(-1)
+    start = round(PITCH_START * sample_rate)
+    if len(audio) - start < sample_rate // 4:
+        start = 0
+    clip = audio[start:round(PITCH_STOP * sample_rate)]
+    nyquist = sample_rate / 2
+    fmin = float(midi_to_hz(pitch - SEARCH_SEMITONES))
+    fmax = float(min(midi_to_hz(pitch + SEARCH_SEMITONES), 0.95 * nyquist))
+    if fmin >= fmax:
+        raise WaveNetError(f"pitch {pitch} is above what {sample_rate} Hz audio can hold")
+    # Long enough for two periods of the lowest frequency searched, as YIN needs.
+    frame_length = max(1024, 2 ** math.ceil(math.log2(2.2 * sample_rate / fmin)))
+    if len(clip) < frame_length:
+        return PitchMeasure(None, 0.0)
+    f0, voiced, _ = librosa.pyin(clip, fmin=fmin, fmax=fmax, sr=sample_rate,
+                                 frame_length=frame_length, hop_length=frame_length // 4,
+                                 center=False)
+    voiced = voiced & np.isfinite(f0)
+    if not voiced.any():
+        return PitchMeasure(None, 0.0)
+    cents = 100.0 * (float(hz_to_midi(np.median(f0[voiced]))) - pitch)
+    return PitchMeasure(cents, float(voiced.mean()))
+
+
+def _mel_db(audio, sample_rate):
+    power = mel.mel_power(np.asarray(audio, np.float64), sample_rate, DISTANCE_MEL)
+    return 10.0 * np.log10(np.maximum(power, 1e-20))
+
+
+def log_mel_distance(audio, reference, sample_rate):
+    """Mean |difference| in dB between two clips' log-mel spectrograms.
+
+    Both are cut to the shorter clip and floored ``DISTANCE_RANGE_DB`` under the
+    reference's peak, so that silence below the floor counts as equal.
+    """
+    length = min(len(audio), len(reference))
+    if length < 1:
+        raise WaveNetError("log-mel distance needs two non-empty clips")
+    mine, theirs = (_mel_db(a[:length], sample_rate) for a in (audio, reference))
+    floor = theirs.max() - DISTANCE_RANGE_DB
+    return float(np.mean(np.abs(np.maximum(mine, floor) - np.maximum(theirs, floor))))
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """A note to evaluate: its name, instrument family, MIDI pitch and float32 audio
+    (a whole number of the model's frames)."""
+
+    name: str
+    family: str
+    pitch: int
+    audio: np.ndarray
+
+
+def nll_bits(model, notes):
+    """Teacher-forced negative log-likelihood of each note in bits per sample (a list)."""
+    n_classes = model.config.decoder.n_classes
+    result = []
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        for note in notes:
+            classes = model.xp.asarray(mu_law.encode(note.audio[None], n_classes))
+            nats = model.loss(classes, model.xp.asarray([note.pitch], np.int32)).array
+            result.append(float(nats) / math.log(2))
+    return result
+
+
+def _summary(rows, with_distance):
+    """Share within tolerance, median |cents| of voiced notes, share voiced, mean distance."""
+    cents = [abs(r["cents"]) for r in rows if r["cents"] is not None]
+    summary = {
+        "notes": len(rows),
+        "within_50_cents": float(np.mean([r["within"] for r in rows])) if rows else None,
+        "median_abs_cents": float(np.median(cents)) if cents else None,
+        "voiced": float(np.mean([r["cents"] is not None for r in rows])) if rows else None,
+    }
+    if with_distance:
+        distances = [r["log_mel_db"] for r in rows]
+        summary["log_mel_db"] = float(np.mean(distances)) if distances else None
+    return summary
+
+
+def _row(note, condition, target, measure, distance=None):
+    row = {"note": note.name, "family": note.family, "pitch": note.pitch,
+           "condition": condition, "target_pitch": int(target), "cents": measure.cents,
+           "voiced_share": measure.voiced, "within": measure.within}
+    if distance is not None:
+        row["log_mel_db"] = distance
+    return row
+
+
+def condition_name(shift):
+    return "reconstruction" if shift == 0 else f"shift {shift:+d}"
+
+
+def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1, seed=0,
+             progress=True, likelihood=True, originals=True):
+    """Everything the module measures, for ``notes`` (a list of :class:`Note`).
+
+    Returns the results, ``{"nll_bits", "summary": {condition: {...}}, "notes": [rows]}``
+    for the originals themselves, their reconstructions and each shift of pitch, and
+    the audio played, a list of (condition, note, float32 audio). Re-pitched notes
+    whose target lies outside MIDI 0..127 are skipped. ``likelihood`` and
+    ``originals`` (the pitch of the notes themselves) can be left out.
+    """
+    if not notes:
+        raise WaveNetError("nothing to evaluate: no notes")
+    rows = []
+    played = []
+    bar = tqdm(total=len(notes) * (1 + originals + len(shifts)), desc="evaluating",
+               unit="clip", disable=not progress)
+    for note in notes if originals else ():
+        rows.append(_row(note, "original", note.pitch,
+                         measure_pitch(note.audio, sample_rate, note.pitch)))
+        bar.update()
+    zs = list(synthesis.encode_all(model, [n.audio for n in notes], batch_size))
+    for shift in (0, *shifts):
+        chosen = [i for i, n in enumerate(notes) if 0 <= n.pitch + shift < MIDI_PITCHES]
+        outputs = synthesis.decode_all(
+            model, [zs[i] for i in chosen], [notes[i].pitch + shift for i in chosen],
+            batch_size, temperature, seed, progress=False)
+        for i, audio in zip(chosen, outputs, strict=True):
+            note = notes[i]
+            target = note.pitch + shift
+            distance = log_mel_distance(audio, note.audio, sample_rate) if shift == 0 else None
+            rows.append(_row(note, condition_name(shift), target,
+                             measure_pitch(audio, sample_rate, target), distance))
+            played.append((condition_name(shift), note, audio))
+            bar.update()
+    bar.close()
+    conditions = ["original"] * originals + [condition_name(s) for s in (0, *shifts)]
+    results = {
+        "nll_bits": (float(np.mean(nll_bits(model, notes))) if likelihood
+                     else None),
+        "summary": {c: _summary([r for r in rows if r["condition"] == c],
+                                c == "reconstruction") for c in conditions},
+        "notes": rows,
+    }
+    return results, played
+
+
+def _cell(value, form):
+    return "-" if value is None else form.format(value)
+
+
+def markdown_table(results):
+    """The summary as a Markdown table, one row per condition, NLL underneath."""
+    lines = ["| condition | notes | within 50 cents | median abs cents | voiced | "
+             "log-mel distance (dB) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for condition, s in results["summary"].items():
+        lines.append(f"| {condition} | {s['notes']} | {_cell(s['within_50_cents'], '{:.0%}')} "
+                     f"| {_cell(s['median_abs_cents'], '{:.0f}')} | "
+                     f"{_cell(s['voiced'], '{:.0%}')} | {_cell(s.get('log_mel_db'), '{:.1f}')} |")
+    if results["nll_bits"] is not None:
+        lines.append(f"\nteacher-forced NLL: {results['nll_bits']:.3f} bits per sample")
+    return "\n".join(lines)

@@ -1,0 +1,173 @@
+"""The pitch as a signal: its values, and a WaveNet and an autoencoder that read it."""
+
+import json
+
+import chainer
+import numpy as np
+import pytest
+from model_fixtures import (
+    changed_outputs,
+    make_wavenet,
+    random_classes,
+    random_conditions,
+    randomize_parameters,
+    tiny_encoder_config,
+)
+
+from chainer_wavenet import snapshot, synthesis
+from chainer_wavenet.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.config import (
+    AUTOENCODER_PRESETS,
+    autoencoder_config,
+    config_from_json,
+    config_to_json,
+    with_pitch_input,
+)
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.generate import generate
+from chainer_wavenet.pitch_signal import harmonic_signal, hz_to_midi, midi_to_hz
+
+RATE = 16000
+
+
+def test_midi_and_hz():
+    assert midi_to_hz(69) == pytest.approx(440.0)
+    assert midi_to_hz(57) == pytest.approx(220.0)
+    assert hz_to_midi(midi_to_hz(61.5)) == pytest.approx(61.5)
+
+
+def test_harmonics_are_sines_and_cosines_of_the_predicted_samples_phase():
+    signal = harmonic_signal([69, 60], 400, RATE, 3, offset=7)
+    assert signal.shape == (2, 6, 400) and signal.dtype == np.float32
+    t = 7 + 1 + np.arange(400)
+    for row, pitch in enumerate([69, 60]):
+        phase = 2 * np.pi * midi_to_hz(pitch) * t / RATE
+        for k in range(3):
+            np.testing.assert_allclose(signal[row, 2 * k], np.sin((k + 1) * phase), atol=1e-5)
+            np.testing.assert_allclose(signal[row, 2 * k + 1], np.cos((k + 1) * phase),
+                                       atol=1e-5)
+
+
+def test_a_later_offset_continues_the_signal():
+    whole = harmonic_signal([50], 5000, RATE, 2)
+    np.testing.assert_allclose(harmonic_signal([50], 1000, RATE, 2, offset=4000),
+                               whole[:, :, 4000:], atol=2e-5)
+
+
+def test_harmonics_at_or_above_nyquist_are_silent():
+    # MIDI 100 is 2637 Hz: harmonics 1-3 lie below 8 kHz, 4 and above do not.
+    signal = harmonic_signal([100], 200, RATE, 6)
+    assert np.abs(signal[0, :6]).max() > 0.9
+    assert not signal[0, 6:].any()
+
+
+@pytest.mark.parametrize("pitches,harmonics", [([np.nan], 2), ([-1], 2), ([60], 0)])
+def test_bad_signal_requests_are_refused(pitches, harmonics):
+    with pytest.raises(WaveNetError):
+        harmonic_signal(pitches, 10, RATE, harmonics)
+
+
+def random_source(rng, batch, channels, length):
+    return rng.normal(size=(batch, channels, length)).astype(np.float32)
+
+
+def logits(model, x, source, global_ids=None, local_features=None):
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        return model(x, global_ids, local_features, source).array
+
+
+@pytest.mark.parametrize("settings", [{}, dict(n_global=3, local_channels=2, local_hop=5)])
+@pytest.mark.parametrize("filter_width", [2, 3])
+def test_stepping_with_a_source_matches_the_parallel_pass(settings, filter_width):
+    model = make_wavenet(source_channels=4, filter_width=filter_width,
+                         dilations=(1, 2, 4, 8), **settings)
+    rng = np.random.default_rng(0)
+    x = random_classes(rng, 2, model.receptive_field + 21, 32)
+    global_ids, local_features = random_conditions(model.config, rng, 2, x.shape[1])
+    source = random_source(rng, 2, 4, x.shape[1])
+    parallel = logits(model, x, source, global_ids, local_features)
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        model.start(2, global_ids, local_features, source)
+        steps = np.stack([model.step(x[:, t]) for t in range(x.shape[1])], axis=2)
+    np.testing.assert_allclose(steps[:, :, model.receptive_field - 1:], parallel,
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_a_source_sample_acts_causally_from_its_own_input_on():
+    """Source sample s, read with input s, changes the output whose newest input is s and
+    none whose newest input came before s or lies a receptive field or more after it."""
+    model = make_wavenet(source_channels=2, dilations=(1, 2, 4))
+    field = model.receptive_field
+    rng = np.random.default_rng(1)
+    x = random_classes(rng, 1, field + 12, 32)
+    source = random_source(rng, 1, 2, x.shape[1])
+    before = logits(model, x, source)
+    for position in (field - 1, field + 4, x.shape[1] - 1):
+        changed = source.copy()
+        changed[:, :, position] += 1.0
+        outputs = changed_outputs(before, logits(model, x, changed))
+        newest_inputs = outputs + field - 1
+        assert newest_inputs[0] == position
+        assert newest_inputs.max() < position + field
+
+
+def test_a_source_must_match_the_config():
+    rng = np.random.default_rng(2)
+    plain = make_wavenet()
+    x = random_classes(rng, 1, plain.receptive_field + 3, 32)
+    with pytest.raises(ValueError, match="not expected"):
+        plain(x, source=random_source(rng, 1, 2, x.shape[1]))
+    sourced = make_wavenet(source_channels=2)
+    with pytest.raises(ValueError, match="required"):
+        sourced(x)
+    with pytest.raises(ValueError, match="channels"):
+        sourced(x, source=random_source(rng, 1, 3, x.shape[1]))
+    with pytest.raises(WaveNetError, match="too short"):
+        generate(sourced, 10, 1, source=random_source(rng, 1, 2, 9))
+
+
+def signal_autoencoder(pitch_input="signal", seed=0):
+    config = with_pitch_input(autoencoder_config(tiny_encoder_config(), dict(
+        n_classes=32, residual_channels=8, dilation_channels=8, skip_channels=12,
+        dilations=(1, 2, 4))), pitch_input, 3)
+    np.random.seed(seed)
+    return randomize_parameters(WaveNetAutoencoder(config), seed)
+
+
+def test_pitch_inputs_shape_the_decoder():
+    signal = signal_autoencoder("signal").config
+    assert (signal.decoder.n_global, signal.decoder.source_channels) == (0, 6)
+    both = signal_autoencoder("both").config
+    assert (both.decoder.n_global, both.decoder.source_channels) == (128, 6)
+    plain = with_pitch_input(AUTOENCODER_PRESETS["small"], "id", 8)
+    assert plain == AUTOENCODER_PRESETS["small"]
+    with pytest.raises(WaveNetError, match="harmonic"):
+        with_pitch_input(AUTOENCODER_PRESETS["small"], "signal", 0)
+
+
+def test_an_autoencoder_config_without_pitch_settings_still_loads():
+    """Snapshots written before the pitch signal existed hear the pitch as an id."""
+    values = json.loads(config_to_json(AUTOENCODER_PRESETS["small"]))
+    del values["pitch_harmonics"], values["sample_rate"]
+    del values["decoder"]["source_channels"]
+    loaded = config_from_json(json.dumps(values))
+    assert loaded.pitch_harmonics == 0 and loaded.decoder.n_global == 128
+    assert config_from_json(config_to_json(signal_autoencoder().config)) == \
+        signal_autoencoder().config
+
+
+def test_signal_autoencoder_decodes_at_any_pitch_and_round_trips(tmp_path):
+    model = signal_autoencoder()
+    rng = np.random.default_rng(3)
+    audio = rng.uniform(-0.5, 0.5, (2, 64)).astype(np.float32)
+    z = model.encode(audio)
+    first = synthesis.decode(model, z, [40, 90], temperature=0.5, seed=4, progress=False)
+    assert first.shape == (2, 64)
+    other_pitch = synthesis.decode(model, z, [41, 90], temperature=0.5, seed=4, progress=False)
+    assert not np.array_equal(first[0], other_pitch[0])
+    np.testing.assert_array_equal(first[1], other_pitch[1])
+    path = tmp_path / "model.h5"
+    snapshot.save(path, model)
+    again = synthesis.decode(snapshot.load(path), z, [40, 90], temperature=0.5, seed=4,
+                             progress=False)
+    np.testing.assert_array_equal(again, first)
