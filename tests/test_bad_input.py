@@ -189,6 +189,8 @@ def test_8_24_bit_and_float_wavs_are_read_like_16_bit(capsys, models, tmp_path, 
         assert code == 0, err
         zs[kind] = np.load(tmp_path / kind / "note.npy")
     np.testing.assert_array_equal(zs[subtype], zs["PCM_16"])
+    expected = snapshot.load(models["autoencoder"]).encode(note.astype(np.float32))
+    np.testing.assert_allclose(zs["PCM_16"], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_dataset_folder_missing_or_without_wavs(capsys, tmp_path, out):

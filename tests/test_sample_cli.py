@@ -12,8 +12,8 @@ import pytest
 import soundfile
 from model_fixtures import make_autoencoder, make_wavenet
 
-from chainer_wavenet import mu_law, snapshot
-from chainer_wavenet.audio import write_wav
+from chainer_wavenet import mu_law, snapshot, synthesis
+from chainer_wavenet.audio import read_wav, write_wav
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
@@ -22,6 +22,9 @@ NOTE_SAMPLES = 4000  # 0.25 s
 NOTES = (("flute_synthetic_001-067-075", 67, 2), ("guitar_acoustic_000-060-100", 60, 3),
          ("guitar_acoustic_000-064-100", 64, 3))
 FAMILIES = {2: "flute", 3: "guitar"}
+# Decoding at a tiny temperature is the decoder's own most likely continuation: what the
+# commands write is compared with what the library computes here from the same snapshot.
+SHARP = ("--temperature", 1e-4, "--seed", 5)
 
 
 def run(script, *args):
@@ -51,6 +54,21 @@ def wav(path):
     assert rate == RATE
     assert path.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     return samples
+
+
+def assert_written(path, expected):
+    """The WAV at ``path`` holds ``expected`` to 16-bit precision."""
+    np.testing.assert_allclose(wav(path), expected, rtol=0, atol=1.01 / 32768)
+
+
+def note_audio(dataset, index, samples=NOTE_SAMPLES):
+    return read_wav(dataset / "audio" / f"{NOTES[index][0]}.wav")[:samples]
+
+
+def decoded(path, zs, pitches):
+    """The library's decoding of ``zs`` at ``pitches`` with the snapshot at ``path``."""
+    return synthesis.decode(snapshot.load(path), np.stack(zs), pitches, temperature=1e-4,
+                            seed=5, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +123,18 @@ def test_wavenet_prime_and_speaker(models, tmp_path):
     prime = np.linspace(-0.5, 0.5, 300)
     write_wav(tmp_path / "prime.wav", prime, RATE)
     ok(run("wavenet", "--model", models["speakers"], "--out", tmp_path / "out", "--length", 50,
-           "--speaker", "bob", "--prime", tmp_path / "prime.wav", "--prime-length", 100))
+           "--speaker", "bob", "--prime", tmp_path / "prime.wav", "--prime-length", 100,
+           "--seed", 3))
     samples = wav(tmp_path / "out" / "sample_000.wav")
     assert len(samples) == 150
     expected = mu_law.decode(mu_law.encode(prime[:100], 32), 32)  # the tiny model's classes
     np.testing.assert_allclose(samples[:100], expected, atol=1 / 32768)
+    model = snapshot.load(models["speakers"])
+    primed = mu_law.encode(read_wav(tmp_path / "prime.wav")[:100], 32)
+    as_bob = synthesis.sample_audio(model, 50, speaker=1, prime=primed, seed=3, progress=False)
+    as_alice = synthesis.sample_audio(model, 50, speaker=0, prime=primed, seed=3, progress=False)
+    assert not np.array_equal(as_bob, as_alice)
+    assert_written(tmp_path / "out" / "sample_000.wav", as_bob[0])
 
 
 def test_bad_input_is_one_line_and_exit_2(models, tmp_path):
@@ -143,6 +168,11 @@ def test_encode_dataset_to_h5(models, dataset, tmp_path):
         assert f["z"].shape == (3, 4, NOTE_SAMPLES // HOP)
         assert [n.decode() for n in f["names"][:]] == [n[0] for n in NOTES]
         assert f["pitches"][:].tolist() == [n[1] for n in NOTES]
+        stored = f["z"][:]
+    model = snapshot.load(models["autoencoder"])
+    for index, z in enumerate(stored):
+        np.testing.assert_allclose(z, model.encode(note_audio(dataset, index)), rtol=1e-5,
+                                   atol=1e-6)
 
 
 def test_encode_wavs_to_npy(models, dataset, tmp_path):
@@ -155,11 +185,16 @@ def test_encode_wavs_to_npy(models, dataset, tmp_path):
 def test_reconstruct_dataset_notes(models, dataset, tmp_path):
     result = ok(run("autoencoder", "reconstruct", "--model", models["autoencoder"],
                     "--dataset", dataset, "--limit", 2, "--seconds", 0.05, "--batch", 2,
-                    "--out", tmp_path))
+                    "--out", tmp_path, *SHARP))
     assert "samples/s" in result.stdout
     for name, _, _ in NOTES[:2]:
         assert len(wav(tmp_path / f"{name}_reconstruction.wav")) == 800
     assert len(list(tmp_path.iterdir())) == 4
+    model = snapshot.load(models["autoencoder"])
+    zs = model.encode(np.stack([note_audio(dataset, index, 800) for index in (0, 1)]))
+    expected = decoded(models["autoencoder"], zs, [NOTES[0][1], NOTES[1][1]])
+    for (name, _, _), audio in zip(NOTES[:2], expected, strict=True):
+        assert_written(tmp_path / f"{name}_reconstruction.wav", audio)
 
 
 def test_reconstruct_whole_wav_needs_a_pitch(models, dataset, tmp_path):
@@ -173,17 +208,29 @@ def test_reconstruct_whole_wav_needs_a_pitch(models, dataset, tmp_path):
 def test_pitch_shift(models, dataset, tmp_path):
     ok(run("autoencoder", "pitch", "--model", models["autoencoder"], "--dataset", dataset,
            "--note", NOTES[2][0], "--pitches", "48,72", "--batch", 2, "--seconds", 0.05,
-           "--out", tmp_path))
+           "--out", tmp_path, *SHARP))
     for pitch in (48, 72):
         assert len(wav(tmp_path / f"{NOTES[2][0]}_pitch_{pitch:03d}.wav")) == 800
+    z = snapshot.load(models["autoencoder"]).encode(note_audio(dataset, 2, 800))
+    expected = decoded(models["autoencoder"], [z, z], [48, 72])
+    assert not np.array_equal(expected[0], expected[1])
+    for pitch, audio in zip((48, 72), expected, strict=True):
+        assert_written(tmp_path / f"{NOTES[2][0]}_pitch_{pitch:03d}.wav", audio)
 
 
 def test_interpolate_two_notes(models, dataset, tmp_path):
     ok(run("autoencoder", "interpolate", "--model", models["autoencoder"], "--dataset", dataset,
-           "--steps", 3, "--batch", 3, "--seconds", 0.05, "--out", tmp_path))
+           "--steps", 3, "--batch", 3, "--seconds", 0.05, "--out", tmp_path, *SHARP))
     stem = f"{NOTES[0][0]}_to_{NOTES[1][0]}"
     for step in range(3):
         assert len(wav(tmp_path / f"{stem}_step_{step:02d}.wav")) == 800
+    model = snapshot.load(models["autoencoder"])
+    z_a, z_b = (model.encode(note_audio(dataset, index, 800)) for index in (0, 1))
+    expected = decoded(models["autoencoder"], synthesis.interpolate(z_a, z_b, 3),
+                       [NOTES[0][1]] * 3)
+    assert not np.array_equal(expected[0], expected[2])
+    for step, audio in enumerate(expected):
+        assert_written(tmp_path / f"{stem}_step_{step:02d}.wav", audio)
 
 
 def test_note_shorter_than_a_frame(models, tmp_path):
