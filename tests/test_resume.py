@@ -6,10 +6,13 @@ the CPU, with one BLAS thread.
 
 import json
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import h5py
@@ -79,11 +82,27 @@ def kill_when(process, ready):
     assert process.returncode == -signal.SIGKILL
 
 
-def kill_at_random(process, first_snapshot, longest=0.5):
-    """SIGKILL ``process`` at a random moment up to ``longest`` s after ``first_snapshot``
-    appears (a snapshot, model file, log or plot may be half written), unless it ends first."""
+@pytest.fixture
+def random_delay(request):
+    """Random delays in [0, longest) s for kills at random moments, replayable: the seed is
+    printed (pytest shows it with a failure), and KILL_SEED=<seed> replays its delays."""
+    seed = int(os.environ.get("KILL_SEED", secrets.randbits(32)))
+    print(f"KILL_SEED={seed}")
+    rng = np.random.default_rng([seed, zlib.crc32(request.node.nodeid.encode())])
+
+    def draw(longest):
+        delay = float(rng.uniform(0.0, longest))
+        print(f"random delay: {delay:.3f} s")
+        return delay
+
+    return draw
+
+
+def kill_at_random(process, first_snapshot, delay):
+    """SIGKILL ``process`` ``delay`` s after ``first_snapshot`` appears (a snapshot, model
+    file, log or plot may be half written), unless it ends first."""
     wait_for(process, first_snapshot.exists)
-    time.sleep(np.random.default_rng().uniform(0.0, longest))
+    time.sleep(delay)
     if process.poll() is None:
         os.kill(process.pid, signal.SIGKILL)
     process.communicate()
@@ -168,6 +187,18 @@ def trainer_state(path):
     return state
 
 
+def file_versions(folder):
+    """Each trainer snapshot in ``folder``: its inode, modification time and bytes (a file
+    written again gets a new inode, since every write renames a new file into place)."""
+    return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
+            for path in folder.glob("snapshot_iter_*.npz")}
+
+
+def resumed_at(stdout):
+    """The iteration a resumed run says it started at."""
+    return int(re.search(r"resumed from \S+ at iteration (\d+)", stdout)[1])
+
+
 def assert_same_arrays(left, right, what=""):
     assert sorted(left) == sorted(right)
     for key in left:
@@ -175,20 +206,29 @@ def assert_same_arrays(left, right, what=""):
 
 
 @pytest.mark.parametrize("model", ["wavenet", "autoencoder"])
-def test_killed_runs_resume_bit_for_bit(model, request, tmp_path):
+def test_killed_runs_resume_bit_for_bit(model, request, tmp_path, random_delay):
     """A straight run to TOTAL against runs killed right after the snapshot at HALF, after
-    the one past the last step-size decay, or at a random moment, then resumed to TOTAL."""
+    the one past the last step-size decay, or at a random moment, then resumed to TOTAL
+    from where they stopped (they leave the snapshots written before the kill untouched)."""
     flags = (*model_flags(model, request), *SCHEDULE)
     outs = {name: tmp_path / name for name in ("straight", "half", "past_decay", "random")}
     runs = {name: start(model, "--out", out, *flags) for name, out in outs.items()}
     kill_when(runs["half"], (outs["half"] / f"snapshot_iter_{HALF}.npz").exists)
     kill_when(runs["past_decay"], (outs["past_decay"] / "snapshot_iter_12.npz").exists)
-    kill_at_random(runs["random"], outs["random"] / "snapshot_iter_4.npz")
+    kill_at_random(runs["random"], outs["random"] / "snapshot_iter_4.npz", random_delay(0.5))
     killed = ("half", "past_decay", "random")
+    before_resume = {name: file_versions(outs[name]) for name in killed}
     resumed = {name: start(model, "--out", outs[name], *flags, "--resume") for name in killed}
-    assert f"snapshot_iter_{HALF}.npz at iteration {HALF}" in finish(resumed["half"])
-    assert "snapshot_iter_12.npz at iteration 12" in finish(resumed["past_decay"])
-    assert "resumed from" in finish(resumed["random"])
+    printed = {name: finish(process) for name, process in resumed.items()}
+    assert f"snapshot_iter_{HALF}.npz at iteration {HALF}" in printed["half"]
+    assert "snapshot_iter_12.npz at iteration 12" in printed["past_decay"]
+    assert "resumed from" in printed["random"]
+    for name in killed:
+        kept = before_resume[name]
+        assert max(int(n[len("snapshot_iter_"):-len(".npz")]) for n in kept) == resumed_at(
+            printed[name]), name
+        after = file_versions(outs[name])
+        assert {n: after[n] for n in kept} == kept, f"{name}: rewrote a snapshot it resumed past"
     assert "5 training" in finish(runs["straight"])  # the crop count SCHEDULE relies on
 
     straight = outs["straight"]
@@ -291,7 +331,8 @@ def written_weights(kind, path):
 
 
 @pytest.mark.parametrize("kind, name", [("model", "model.h5"), ("trainer", "snapshot_iter_0.npz")])
-def test_kill_in_the_middle_of_a_large_write_keeps_a_complete_file(kind, name, tmp_path):
+def test_kill_in_the_middle_of_a_large_write_keeps_a_complete_file(kind, name, tmp_path,
+                                                                   random_delay):
     writer = subprocess.Popen([sys.executable, "-c", WRITER, kind, tmp_path, config_to_json(BIG)],
                               cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
@@ -300,7 +341,7 @@ def test_kill_in_the_middle_of_a_large_write_keeps_a_complete_file(kind, name, t
     # The writer is nearly always inside a write; kill it at a random moment in one, once
     # its temporary file holds some bytes. (HDF5 writes much of a file when it closes it,
     # so waiting for a given size would race with the rename.)
-    time.sleep(np.random.default_rng().uniform(0.0, 1.0))
+    time.sleep(random_delay(1.0))
     kill_when(writer, lambda: size_of_temporary(tmp_path, name) > 0)
 
     assert len(list(tmp_path.glob(f".{name}.tmp-*"))) <= 1  # a cut write keeps its own name
