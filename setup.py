@@ -17,6 +17,7 @@ setup(
         "pretty_midi",
         "pyfluidsynth",
         "soxr",
+        "librosa",
     ],
     extras_require={
         "gpu": ["cupy-cuda13x>=14"],

@@ -89,6 +89,14 @@ def log_mel(audio, sample_rate, settings):
     Values are ``log(max(power, FLOOR))`` mapped linearly so that silence is -1 and
     a full-scale sine's band is about 1.8.
     """
+    log_floor = np.log(FLOOR)
+    power = mel_power(audio, sample_rate, settings)
+    scaled = (np.log(np.maximum(power, FLOOR)) - log_floor) / -log_floor * 2 - 1
+    return scaled.astype(np.float32)
+
+
+def mel_power(audio, sample_rate, settings):
+    """Mel band power (n_mels, ceil(len(audio) / hop)), float64, of a mono float signal."""
     audio = np.asarray(audio, np.float64)
     if audio.ndim != 1 or not len(audio):
         raise WaveNetError(f"mel features need a non-empty 1-D signal, got shape {audio.shape}")
@@ -103,9 +111,7 @@ def log_mel(audio, sample_rate, settings):
     padded[before:before + len(audio)] = audio
     windows = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:frames]
     window = np.hanning(n_fft + 1)[:-1]
-    mel_power = np.concatenate([
+    power = np.concatenate([
         np.abs(np.fft.rfft(windows[f:f + FRAMES_PER_BLOCK] * window, axis=1)) ** 2 @ bands
         for f in range(0, frames, FRAMES_PER_BLOCK)]) / (window ** 2).sum()
-    log_floor = np.log(FLOOR)
-    scaled = (np.log(np.maximum(mel_power, FLOOR)) - log_floor) / -log_floor * 2 - 1
-    return scaled.T.astype(np.float32)
+    return power.T
