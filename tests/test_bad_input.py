@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from model_fixtures import make_autoencoder, make_wavenet
 from test_resume import ENV, ROOT, write_nsynth, write_speaker_folder
+from unprivileged import run_unprivileged
 
 from chainer_wavenet import cli, snapshot
 from chainer_wavenet.audio import CLIP_TOLERANCE, read_wav
@@ -459,12 +460,15 @@ def test_output_folder_that_cannot_be_written(capsys, models, speakers, name, wh
     refused(capsys, folder, name, *args, "--out", target, names=[target])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_output_folder_without_write_permission(capsys, models, tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o555)
-    refused(capsys, tmp_path, "sample/wavenet", "--model", models["plain"], "--out", locked,
-            names=[locked, "not writable"])
+def test_output_folder_without_write_permission(capsys, models):
+    def body(folder, model):
+        locked = folder / "locked"
+        locked.mkdir(mode=0o555)
+        refused(capsys, folder, "sample/wavenet", "--model", model, "--out", locked,
+                names=[locked, "not writable"])
+
+    SCRIPTS.setdefault("sample/wavenet", script("sample/wavenet"))  # imported with privileges
+    run_unprivileged(body, models["plain"])
 
 
 def test_render_refuses_a_folder_that_is_not_empty(capsys, out):

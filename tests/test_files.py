@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from unprivileged import run_unprivileged
 
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.files import atomic_path, ensure_output_dir
@@ -98,18 +99,21 @@ def test_folder_as_target_is_refused(tmp_path, force):
             pass
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
-def test_unwritable_folder_is_named(tmp_path):
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(WaveNetError, match="not writable") as error:
-            with atomic_path(folder / "out.wav"):
-                pass
-        assert str(folder) in str(error.value)
-    finally:
-        folder.chmod(0o700)
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX permissions")
+def test_unwritable_folder_is_named():
+    def body(parent):
+        folder = parent / "locked"
+        folder.mkdir()
+        folder.chmod(0o500)
+        try:
+            with pytest.raises(WaveNetError, match="not writable") as error:
+                with atomic_path(folder / "out.wav"):
+                    pass
+            assert str(folder) in str(error.value)
+        finally:
+            folder.chmod(0o700)
+
+    run_unprivileged(body)
 
 
 _KILLED_WRITER = """
