@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 import pytest
 import soundfile
+from devices import gpu_count, refusal_reason, unusable_gpu
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -427,10 +428,12 @@ def test_interpolation_needs_two_steps(capsys, models, tmp_path, out):
 # Devices
 
 
-@pytest.mark.parametrize("device", [("--gpu", 0), ("--device", "@cupy:0"),
+@pytest.mark.parametrize("device", [("--gpu", "{gpu}"), ("--device", "@cupy:{gpu}"),
                                     ("--device", "nonsense")], ids=["gpu", "cupy", "unknown"])
 @pytest.mark.parametrize("name", ["train/wavenet", "sample/wavenet"])
 def test_device_that_cannot_be_used(capsys, models, speakers, out, name, device):
+    """A GPU id past the usable ones (0 where there is none), or a device that is no device."""
+    device = (device[0], device[1].format(gpu=unusable_gpu()))
     if name == "train/wavenet":
         args = ("--dataset", speakers, *TRAIN)
     else:
@@ -438,7 +441,9 @@ def test_device_that_cannot_be_used(capsys, models, speakers, out, name, device)
     line = refused(capsys, speakers.parent, name, *args, "--out", out, *device,
                    names=[" ".join(map(str, device))])
     if device[1] != "nonsense":
-        assert "CuPy with a working CUDA GPU is not available" in line and "--gpu -1" in line
+        assert refusal_reason() in line
+        if not gpu_count():
+            assert "CuPy with a working CUDA GPU is not available" in line and "--gpu -1" in line
 
 
 # Output folders
@@ -499,7 +504,7 @@ def test_rows_as_real_processes(trained, tmp_path, row):
     dataset, out = (shutil.copytree(path, tmp_path / path.name) for path in trained)
     extra = []
     if row == "gpu":
-        extra, named = ["--gpu", "0"], "--gpu 0"
+        extra, named = ["--gpu", str(unusable_gpu())], f"--gpu {unusable_gpu()}"
     elif row == "corrupt-wav":
         named = dataset / "bob" / "corrupt.wav"
         named.write_bytes(b"RIFF" + bytes(60))

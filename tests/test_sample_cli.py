@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 import soundfile
+from devices import refusal_reason, unusable_gpu
 from model_fixtures import make_autoencoder, make_wavenet
 
 from chainer_wavenet import mu_law, snapshot, synthesis
@@ -142,7 +143,8 @@ def test_bad_input_is_one_line_and_exit_2(models, tmp_path):
     refused(run("wavenet", "--model", missing), str(missing))
     common = ("--model", models["wavenet"], "--out", tmp_path)
     refused(run("wavenet", *common, "--temperature", 0), "--temperature")
-    refused(run("wavenet", *common, "--gpu", 0), "--gpu 0")
+    refused(run("wavenet", *common, "--gpu", unusable_gpu()), f"--gpu {unusable_gpu()}",
+            refusal_reason())
     refused(run("wavenet", "--model", models["speakers"], "--out", tmp_path, "--speaker", "dave"),
             "dave", "0 = alice, 1 = bob, 2 = carol")
     assert list(tmp_path.iterdir()) == []
