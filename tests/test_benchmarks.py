@@ -1,9 +1,20 @@
-"""The benchmark scripts end to end on the small config and tiny sizes: tables and JSON."""
+"""The benchmark scripts end to end on the small config and tiny sizes: tables and JSON;
+and, untimed, that each measures the work it names."""
 
+import argparse
+import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import chainer
+import numpy as np
+import pytest
+from model_fixtures import make_wavenet, random_conditions
+
+from chainer_wavenet.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,10 +69,63 @@ def test_gpu_benchmark_runs_every_step_on_the_cpu(tmp_path):
     assert "config small-N training float16: samples/s" in result.stdout
 
 
-def test_cache_benchmark_compares_the_three_ways_of_loading():
+def test_cache_benchmark_compares_the_three_ways_of_loading(tmp_path):
+    """Each way of loading runs in its own process: decoding every WAV into memory, building
+    the cache (every WAV decoded once), then reusing it (no WAV decoded), counted."""
+    log = tmp_path / "wav_reads.jsonl"
+    env = dict(os.environ, WAV_READ_LOG=str(log),
+               PYTHONPATH=str(ROOT / "tests" / "wav_read_counter"))
     result = subprocess.run([sys.executable, "benchmarks/cache.py", "--notes", "5"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=240)
+                            capture_output=True, text=True, timeout=240, env=env)
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[2:]]
     assert [" ".join(row[:-2]) for row in rows] == ["in memory", "cache build", "cache reuse"]
     assert all(float(row[-2]) >= 0 and float(row[-1].replace(",", "")) > 0 for row in rows)
+    processes = [json.loads(line) for line in log.read_text().splitlines()]
+    children = [p for p in processes if "--child" in p["argv"]]
+    assert [p["argv"][-1] == "-" for p in children] == [True, False, False]
+    assert [p["reads"] for p in children] == [5, 5, 0]
+
+
+@pytest.fixture
+def benchmark(monkeypatch):
+    """A benchmark script imported as a module (it finds its ``common`` beside it)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    return importlib.import_module
+
+
+def test_naive_generator_generates_what_generate_does(benchmark):
+    """The baseline is the same generator: from the same uniforms, the same samples."""
+    generation = benchmark("generation")
+    model = make_wavenet(n_global=3, local_channels=2, local_hop=4)
+    model.head2.W.array *= 20  # wide gaps between the logits, so rounding cannot tip a draw
+    batch, length, field = 2, 24, model.receptive_field
+    ids, z = random_conditions(model.config, np.random.default_rng(0), batch, field + length)
+    uniform = np.random.default_rng(9).random((length, batch), dtype=np.float32)
+    naive = generation.naive_generate(model, length, batch, ids, z, uniform)
+    silence = np.full((batch, field), model.config.n_classes // 2, np.int32)
+    np.testing.assert_array_equal(naive, generate(model, length, batch, 1.0, ids, z, silence,
+                                                  seed=9))
+
+
+def test_training_benchmark_counts_the_positions_that_carry_the_loss(benchmark, monkeypatch):
+    """Each step trains on crops of receptive field + length; the figures count batch x
+    length samples (each timed run made to take one second, so a figure is its count)."""
+    training = benchmark("training")
+    runs = []
+    monkeypatch.setattr(training.common, "measure",
+                        lambda run, repeat, device: runs.append(run()) or
+                        {"wall_s": 1.0, "cpu_s": 1.0})
+    model = make_wavenet()
+    crops = []
+    loss = model.loss
+    monkeypatch.setattr(model, "loss", lambda x, *args: crops.append(x.shape) or loss(x, *args))
+    optimizer = chainer.optimizers.Adam()
+    optimizer.setup(model)
+    before = model.head2.W.array.copy()
+    figures = training.measure_batch(model, optimizer, 3, argparse.Namespace(length=40, repeat=1),
+                                     chainer.get_device("@numpy"))
+    assert len(runs) == 2 and crops[0] == (3, model.receptive_field + 40)
+    assert not np.array_equal(model.head2.W.array, before), "a train step updates the weights"
+    for name in ("train 3", "train cpu 3", "forward 3", "forward cpu 3"):
+        assert figures[name] == 3 * 40
