@@ -7,7 +7,7 @@ import numpy as np
 from chainer_wavenet import mu_law
 from chainer_wavenet.config import AutoencoderConfig
 from chainer_wavenet.layers import DilatedConv1D
-from chainer_wavenet.pitch_signal import harmonic_signal
+from chainer_wavenet.pitch_signal import harmonic_signal, midi_to_hz
 from chainer_wavenet.wavenet import WaveNet
 
 
@@ -93,10 +93,19 @@ class WaveNetAutoencoder(chainer.Chain):
         return self.xp.asarray(harmonic_signal(pitches, length, self.config.sample_rate,
                                                self.config.pitch_harmonics))
 
+    def pitch_periods(self, pitches):
+        """The decoder's pitch periods in samples (batch,) for MIDI ``pitches``, or None if
+        it reads no pitch lags."""
+        if not self.config.decoder.pitch_lags:
+            return None
+        pitches = chainer.backend.CpuDevice().send(pitches)
+        return self.xp.asarray(self.config.sample_rate / midi_to_hz(pitches))
+
     def loss(self, x, pitch):
         """Decoder NLL (nats) of crop x (batch, time) given its own z and pitch (batch,)."""
         return self.decoder.loss(x, self.pitch_ids(pitch), self.encoder(x),
-                                 self.pitch_source(pitch, x.shape[1] - 1))
+                                 self.pitch_source(pitch, x.shape[1] - 1),
+                                 self.pitch_periods(pitch))
 
     def encode(self, audio):
         """z as NumPy (batch, bottleneck, frames) for float audio (batch, time) or (time,).

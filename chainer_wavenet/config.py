@@ -29,8 +29,10 @@ class WaveNetConfig:
     """A WaveNet: dilated causal gated layers, skip head, softmax over mu-law classes.
 
     ``n_global`` ids (0: none), ``local_channels`` frame-rate features at
-    ``local_hop`` samples per frame (0: none) and ``source_channels`` features given
-    at every sample (0: none; e.g. a pitch signal) bias every gated unit.
+    ``local_hop`` samples per frame (0: none), ``source_channels`` features given
+    at every sample (0: none; e.g. a pitch signal) and the input ``pitch_lags``
+    pitch periods back (0: none; see :mod:`chainer_wavenet.pitch_signal`) bias
+    every gated unit.
     """
 
     n_classes: int = 256
@@ -44,6 +46,7 @@ class WaveNetConfig:
     local_channels: int = 0
     local_hop: int = 1
     source_channels: int = 0
+    pitch_lags: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
@@ -56,8 +59,9 @@ class WaveNetConfig:
             (self.filter_width >= 2, "filter_width must be at least 2"),
             (len(self.dilations) >= 1 and min(self.dilations) >= 1,
              "dilations must be a non-empty list of positive integers"),
-            (min(self.n_global, self.local_channels, self.source_channels) >= 0,
-             "n_global, local_channels and source_channels must be >= 0"),
+            (min(self.n_global, self.local_channels, self.source_channels,
+                 self.pitch_lags) >= 0,
+             "n_global, local_channels, source_channels and pitch_lags must be >= 0"),
             (self.local_hop >= 1, "local_hop must be at least 1"),
         ]
         for ok, message in checks:
@@ -112,10 +116,10 @@ class EncoderConfig:
 class AutoencoderConfig:
     """An encoder and a WaveNet decoder conditioned on z (local) and the note's pitch.
 
-    The decoder hears the pitch as an id (``decoder.n_global`` = 128, NSynth's way), as
-    a signal of ``pitch_harmonics`` harmonics at ``sample_rate`` (see
-    :mod:`chainer_wavenet.pitch_signal`; ``decoder.source_channels`` = 2 per harmonic),
-    or both.
+    The decoder hears the pitch as an id (``decoder.n_global`` = 128, NSynth's way),
+    as signals (see :mod:`chainer_wavenet.pitch_signal`): ``pitch_harmonics``
+    harmonics at ``sample_rate`` (``decoder.source_channels`` = 2 per harmonic) and
+    its own input ``decoder.pitch_lags`` periods back, or as both.
     """
 
     encoder: EncoderConfig = EncoderConfig()
@@ -138,10 +142,10 @@ class AutoencoderConfig:
         if self.pitch_harmonics < 0 or decoder.source_channels != 2 * self.pitch_harmonics:
             raise WaveNetError("autoencoder config: the decoder's source_channels must be "
                                "twice pitch_harmonics (a sine and a cosine per harmonic)")
-        if not decoder.n_global and not self.pitch_harmonics:
+        if not (decoder.n_global or self.pitch_harmonics or decoder.pitch_lags):
             raise WaveNetError("autoencoder config: the decoder needs the pitch, as an id "
-                               f"(n_global={MIDI_PITCHES}), a signal (pitch_harmonics >= 1), "
-                               "or both")
+                               f"(n_global={MIDI_PITCHES}), as signals (pitch_harmonics or "
+                               "pitch_lags >= 1), or both")
         if self.sample_rate < 1:
             raise WaveNetError("autoencoder config: sample_rate must be positive")
 
@@ -180,16 +184,19 @@ def autoencoder_config(encoder, decoder_settings, pitch_id=True, pitch_harmonics
 PITCH_INPUTS = ("id", "signal", "both")
 
 
-def with_pitch_input(config, pitch_input, harmonics):
-    """``config`` whose decoder hears the pitch as an ``id``, a ``signal`` of ``harmonics``
-    harmonics, or ``both``."""
+def with_pitch_input(config, pitch_input, harmonics, lags=0):
+    """``config`` whose decoder hears the pitch as an ``id``, as ``signal``s (``harmonics``
+    harmonics and its input ``lags`` periods back), or ``both``."""
     if pitch_input not in PITCH_INPUTS:
         raise WaveNetError(f"pitch input must be one of {', '.join(PITCH_INPUTS)}, "
                            f"got {pitch_input!r}")
-    if pitch_input != "id" and harmonics < 1:
-        raise WaveNetError(f"a pitch signal needs at least 1 harmonic, got {harmonics}")
-    harmonics = 0 if pitch_input == "id" else harmonics
+    if min(harmonics, lags) < 0 or (pitch_input != "id" and harmonics + lags < 1):
+        raise WaveNetError(f"pitch signals need harmonics >= 0 and lags >= 0, not both 0; "
+                           f"got {harmonics} and {lags}")
+    if pitch_input == "id":
+        harmonics = lags = 0
     decoder = dataclasses.replace(config.decoder, source_channels=2 * harmonics,
+                                  pitch_lags=lags,
                                   n_global=0 if pitch_input == "signal" else MIDI_PITCHES)
     return dataclasses.replace(config, decoder=decoder, pitch_harmonics=harmonics)
 

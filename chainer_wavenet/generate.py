@@ -39,13 +39,14 @@ def check_generation_args(length, batch_size, temperature):
 
 
 def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
-             local_features=None, prime=None, seed=None, progress=False, source=None):
+             local_features=None, prime=None, seed=None, progress=False, source=None,
+             periods=None):
     """Generate ``length`` new samples per sequence: int32 classes (batch, length), NumPy.
 
     ``prime``: int32 classes (batch, P) fed first (teacher forced); without
     it, generation starts from one silent sample. Conditioning as in
-    ``WaveNet.__call__``; local features and the source must cover the prime
-    and the new samples.
+    ``WaveNet.__call__``; local features, the source and 2-D pitch periods
+    must cover the prime and the new samples.
     """
     check_generation_args(length, batch_size, temperature)
     xp = wavenet.xp
@@ -66,11 +67,14 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
     if source is not None and source.shape[2] < fed:
         raise WaveNetError(f"a source of {source.shape[2]} samples is too short: a "
                            f"{prime.shape[1]}-sample prime and {length} new samples need {fed}")
+    if periods is not None and np.ndim(periods) == 2 and periods.shape[1] < fed:
+        raise WaveNetError(f"pitch periods for {periods.shape[1]} samples are too short: a "
+                           f"{prime.shape[1]}-sample prime and {length} new samples need {fed}")
     rng = np.random.default_rng(seed)
     uniform = xp.asarray(rng.random((length, batch_size), dtype=np.float32))
     generated = xp.empty((length, batch_size), np.int32)
     with chainer.no_backprop_mode(), chainer.using_config("train", False):
-        wavenet.start(batch_size, global_ids, local_features, source)
+        wavenet.start(batch_size, global_ids, local_features, source, periods, steps=fed)
         for t in range(prime.shape[1] - 1):
             wavenet.step(prime[:, t])
         current = prime[:, -1]

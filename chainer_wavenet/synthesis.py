@@ -60,7 +60,8 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True):
         ids = xp.asarray(pitches, np.int32)
         classes[:, 1:] = generate(decoder, classes.shape[1] - 1, batch, temperature,
                                   model.pitch_ids(ids), z, seed=seed, progress=progress,
-                                  source=model.pitch_source(pitches, classes.shape[1] - 1))
+                                  source=model.pitch_source(pitches, classes.shape[1] - 1),
+                                  periods=model.pitch_periods(pitches))
     audio = mu_law.decode(classes, decoder.config.n_classes)
     return audio[0] if single else audio
 

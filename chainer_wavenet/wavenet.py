@@ -11,6 +11,7 @@ from chainer_wavenet import mu_law
 from chainer_wavenet.config import WaveNetConfig
 from chainer_wavenet.cross_entropy import softmax_cross_entropy
 from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
+from chainer_wavenet.pitch_signal import LagHistory, lagged_samples
 
 
 class WaveNet(chainer.Chain):
@@ -21,7 +22,10 @@ class WaveNet(chainer.Chain):
     ``global_ids`` (batch,) int32, ``local_features`` (batch, channels,
     frames) whose frame f covers input samples [f * hop, (f + 1) * hop), and
     ``source`` (batch, source_channels, N): one float32 feature vector per
-    input sample, read with that sample (see :mod:`chainer_wavenet.pitch_signal`).
+    input sample, read with that sample, and ``periods`` (batch,) or (batch, N):
+    the pitch period in samples of the sample predicted after each input, from
+    which the inputs ``pitch_lags`` periods back are read with the source (see
+    :mod:`chainer_wavenet.pitch_signal`).
     """
 
     def __init__(self, config=None):
@@ -37,7 +41,8 @@ class WaveNet(chainer.Chain):
                                    config.skip_channels, config.filter_width, dilation,
                                    config.n_global, config.local_channels,
                                    last=i == len(config.dilations) - 1,
-                                   source_channels=config.source_channels)
+                                   source_channels=config.source_channels
+                                   + config.pitch_lags)
                 for i, dilation in enumerate(config.dilations)))
             self.head1 = DilatedConv1D(config.skip_channels, config.skip_channels, 1)
             # A quiet last layer starts the model near the uniform distribution.
@@ -58,8 +63,8 @@ class WaveNet(chainer.Chain):
         n_classes = self.config.n_classes
         return self.xp.asarray(mu_law.decode(np.arange(n_classes), n_classes))
 
-    def _check_source(self, source, length):
-        channels = self.config.source_channels
+    def _check_source(self, source, periods, length):
+        channels, lags = self.config.source_channels, self.config.pitch_lags
         if bool(channels) != (source is not None):
             raise ValueError(f"model has source_channels={channels}: a source "
                              f"{'required' if channels else 'not expected'}")
@@ -67,6 +72,26 @@ class WaveNet(chainer.Chain):
                                    or source.shape[2] < length):
             raise ValueError(f"source of shape {source.shape} does not give {channels} "
                              f"channels for {length} samples")
+        if bool(lags) != (periods is not None):
+            raise ValueError(f"model has pitch_lags={lags}: pitch periods "
+                             f"{'required' if lags else 'not expected'}")
+        if periods is not None:
+            periods = chainer.backend.CpuDevice().send(periods)
+            if periods.ndim not in (1, 2) or (periods.ndim == 2 and periods.shape[1] < length):
+                raise ValueError(f"pitch periods of shape {periods.shape} do not cover "
+                                 f"{length} samples")
+            if not periods.min(initial=2) >= 2:
+                raise ValueError("pitch periods must be at least 2 samples (below the "
+                                 "Nyquist frequency)")
+
+    def _sample_features(self, x, source, periods):
+        """What every layer reads at every input sample: the source and the pitch lags."""
+        length = x.shape[1]
+        if periods is not None:
+            lags = lagged_samples(self._decode_table()[x], periods, self.config.pitch_lags)
+            return lags if source is None else self.xp.concatenate(
+                [source[:, :, :length], lags], axis=1)
+        return None if source is None else source[:, :, :length]
 
     def _check_conditions(self, global_ids, local_features):
         config = self.config
@@ -102,16 +127,15 @@ class WaveNet(chainer.Chain):
             bias = F.broadcast_to(bias, from_source.shape)
         return bias + from_source
 
-    def __call__(self, x, global_ids=None, local_features=None, source=None):
+    def __call__(self, x, global_ids=None, local_features=None, source=None, periods=None):
         """Logits (batch, n_classes, N - receptive_field + 1) for int32 input x (batch, N)."""
         length = x.shape[1]
         out_length = length - self.receptive_field + 1
         if out_length < 1:
             raise ValueError(f"input of {length} samples is shorter than the receptive field "
                              f"({self.receptive_field})")
-        self._check_source(source, length)
-        if source is not None and source.shape[2] > length:
-            source = source[:, :, :length]
+        self._check_source(source, periods, length)
+        source = self._sample_features(x, source, periods)
         h = self._embed(x)
         skips = 0
         for block, bias in zip(self.blocks, self.conditions(global_ids, local_features),
@@ -120,41 +144,51 @@ class WaveNet(chainer.Chain):
             skips += skip
         return self.head2(F.relu(self.head1(F.relu(skips))))
 
-    def loss(self, x, global_ids=None, local_features=None, source=None):
+    def loss(self, x, global_ids=None, local_features=None, source=None, periods=None):
         """Mean negative log-likelihood in nats of x[:, R:] given x[:, :-1].
 
         Only the positions that see a full receptive field R carry loss. ``source``
-        covers the inputs x[:, :-1] (a longer one is cut).
+        and ``periods`` cover the inputs x[:, :-1] (longer ones are cut).
         """
-        logits = self(x[:, :-1], global_ids, local_features, source)
+        logits = self(x[:, :-1], global_ids, local_features, source, periods)
         return softmax_cross_entropy(logits, x[:, self.receptive_field:])
 
     # One-sample generation: same parameters, plain arrays, no graph.
 
-    def start(self, batch_size, global_ids=None, local_features=None, source=None):
+    def start(self, batch_size, global_ids=None, local_features=None, source=None,
+              periods=None, steps=None):
         """Clear every queue and compute every layer's conditioning once for the whole run.
 
         ``source`` (batch, source_channels, T) is read one sample per step, for at
-        most T steps; every layer's projection of it is one product per step.
+        most T steps; with the pitch lags (``periods`` for at most ``steps`` steps, T
+        if a source is given), every layer's projection of it is one product per step.
         """
-        self._check_source(source, 0)
+        self._check_source(source, periods, 0)
         xp = self.xp
         with chainer.no_backprop_mode():
             biases = self.conditions(global_ids, local_features)
         self._biases = [None if b is None else xp.ascontiguousarray(
             b.array.transpose(2, 0, 1)) for b in biases]
         self._source = None
+        self._lags = None
         if source is not None:
             self._source = xp.ascontiguousarray(xp.asarray(source).transpose(2, 0, 1))
+            steps = len(self._source)
+        if periods is not None:
+            if steps is None:
+                raise ValueError("pitch lags need the number of steps to keep")
+            self._lags = LagHistory(xp, batch_size, steps, periods, self.config.pitch_lags,
+                                    self.embed.W.dtype)
+        if source is not None or periods is not None:
             self._source_weights = xp.concatenate(
                 [block.source_bias.W.array[:, :, 0].T for block in self.blocks], axis=1)
+        if self.config.input_mode == "scalar" or periods is not None:
+            self._table = self._decode_table()
         for block in self.blocks:
             block.start(batch_size)
         for link in (self.embed, self.head1, self.head2):
             if isinstance(link, DilatedConv1D):
                 link.start(batch_size)
-        if self.config.input_mode == "scalar":
-            self._table = self._decode_table()
         self._time = 0
 
     def step(self, x):
@@ -164,7 +198,7 @@ class WaveNet(chainer.Chain):
         else:
             h = self.embed.step(self._table[x][:, None])
         frame = self._time // self.config.local_hop
-        from_source = self._source_step()
+        from_source = self._source_step(x)
         skips = 0
         for i, (block, bias) in enumerate(zip(self.blocks, self._biases, strict=True)):
             if bias is not None:
@@ -179,14 +213,21 @@ class WaveNet(chainer.Chain):
         return self.head2.step(xp.maximum(self.head1.step(xp.maximum(skips, 0)), 0))
 
 
-    def _source_step(self):
-        """Every layer's bias from the source at this step: (layers, batch, gate), or None."""
-        if self._source is None:
+    def _source_step(self, x):
+        """Every layer's bias from the source and the pitch lags at this step, after input
+        ``x``: (layers, batch, gate), or None."""
+        if self._source is None and self._lags is None:
             return None
-        if self._time >= len(self._source):
-            raise ValueError(f"the source covers {len(self._source)} steps; step "
-                             f"{self._time + 1} needs more")
-        shares = self._source[self._time] @ self._source_weights
+        features = []
+        if self._source is not None:
+            if self._time >= len(self._source):
+                raise ValueError(f"the source covers {len(self._source)} steps; step "
+                                 f"{self._time + 1} needs more")
+            features.append(self._source[self._time])
+        if self._lags is not None:
+            features.append(self._lags.step(self._table[x]))
+        features = features[0] if len(features) == 1 else self.xp.concatenate(features, axis=1)
+        shares = features @ self._source_weights
         return shares.reshape(len(shares), len(self.blocks), -1).transpose(1, 0, 2)
 
 

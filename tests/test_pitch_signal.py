@@ -25,7 +25,13 @@ from chainer_wavenet.config import (
 )
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.generate import generate
-from chainer_wavenet.pitch_signal import harmonic_signal, hz_to_midi, midi_to_hz
+from chainer_wavenet.pitch_signal import (
+    LagHistory,
+    harmonic_signal,
+    hz_to_midi,
+    lagged_samples,
+    midi_to_hz,
+)
 
 RATE = 16000
 
@@ -67,6 +73,30 @@ def test_bad_signal_requests_are_refused(pitches, harmonics):
         harmonic_signal(pitches, 10, RATE, harmonics)
 
 
+def test_lags_read_the_input_whole_periods_before_the_predicted_sample():
+    values = np.arange(1, 41, dtype=np.float32)[None, :]  # input t holds t + 1
+    lags = lagged_samples(values, np.array([4.0]), 2)
+    # Position t predicts sample t + 1: lag k is input t + 1 - 4k, which holds t + 2 - 4k.
+    t = np.arange(40)
+    for k in (1, 2):
+        expected = np.where(t + 1 - 4 * k >= 0, t + 2 - 4 * k, 0)
+        np.testing.assert_array_equal(lags[0, k - 1], expected)
+
+
+def test_fractional_periods_interpolate_and_stepping_agrees():
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(2, 50)).astype(np.float32)
+    periods = rng.uniform(2.0, 9.0, (2, 50))
+    lags = lagged_samples(values, periods, 3)
+    position = 30 + 1 - 2 * periods[1, 30]
+    floor = int(np.floor(position))
+    expected = values[1, floor] + (position - floor) * (values[1, floor + 1] - values[1, floor])
+    assert lags[1, 1, 30] == pytest.approx(expected, rel=1e-5)
+    history = LagHistory(np, 2, 50, periods, 3, np.float32)
+    stepped = np.stack([history.step(values[:, t]) for t in range(50)], axis=2)
+    np.testing.assert_allclose(stepped, lags, atol=1e-6)
+
+
 def random_source(rng, batch, channels, length):
     return rng.normal(size=(batch, channels, length)).astype(np.float32)
 
@@ -91,6 +121,42 @@ def test_stepping_with_a_source_matches_the_parallel_pass(settings, filter_width
         steps = np.stack([model.step(x[:, t]) for t in range(x.shape[1])], axis=2)
     np.testing.assert_allclose(steps[:, :, model.receptive_field - 1:], parallel,
                                atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+@pytest.mark.parametrize("with_source", [False, True])
+def test_stepping_with_pitch_lags_matches_the_parallel_pass(per_sample, with_source):
+    model = make_wavenet(pitch_lags=2, source_channels=3 if with_source else 0,
+                         dilations=(1, 2, 4), n_global=2)
+    rng = np.random.default_rng(6)
+    x = random_classes(rng, 2, model.receptive_field + 40, 32)
+    ids = np.array([0, 1], np.int32)
+    source = random_source(rng, 2, 3, x.shape[1]) if with_source else None
+    periods = rng.uniform(2, 15, (2, x.shape[1])) if per_sample else np.array([2.5, 11.0])
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        parallel = model(x, ids, None, source, periods).array
+        model.start(2, ids, None, source, periods, steps=x.shape[1])
+        steps = np.stack([model.step(x[:, t]) for t in range(x.shape[1])], axis=2)
+    np.testing.assert_allclose(steps[:, :, model.receptive_field - 1:], parallel,
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_pitch_lags_reach_further_back_but_never_into_the_future():
+    model = make_wavenet(pitch_lags=1, dilations=(1, 2))
+    field = model.receptive_field
+    rng = np.random.default_rng(7)
+    x = random_classes(rng, 1, field + 30, 32)
+    periods = np.array([10.0])
+    with chainer.no_backprop_mode():
+        before = model(x, periods=periods).array
+        position = 12
+        changed = x.copy()
+        changed[0, position] = (changed[0, position] + 16) % 32
+        outputs = changed_outputs(before, model(changed, periods=periods).array)
+    newest_inputs = outputs + field - 1
+    assert newest_inputs.min() >= position
+    # Read again one period later, beyond the receptive field.
+    assert position + 10 - 1 in newest_inputs and newest_inputs.max() >= position + field
 
 
 def test_a_source_sample_acts_causally_from_its_own_input_on():
@@ -124,12 +190,19 @@ def test_a_source_must_match_the_config():
         sourced(x, source=random_source(rng, 1, 3, x.shape[1]))
     with pytest.raises(WaveNetError, match="too short"):
         generate(sourced, 10, 1, source=random_source(rng, 1, 2, 9))
+    lagged = make_wavenet(pitch_lags=1)
+    with pytest.raises(ValueError, match="periods required"):
+        lagged(x)
+    with pytest.raises(ValueError, match="at least 2"):
+        lagged(x, periods=np.array([1.5]))
+    with pytest.raises(ValueError, match="not expected"):
+        plain(x, periods=np.array([4.0]))
 
 
-def signal_autoencoder(pitch_input="signal", seed=0):
+def signal_autoencoder(pitch_input="signal", seed=0, lags=2):
     config = with_pitch_input(autoencoder_config(tiny_encoder_config(), dict(
         n_classes=32, residual_channels=8, dilation_channels=8, skip_channels=12,
-        dilations=(1, 2, 4))), pitch_input, 3)
+        dilations=(1, 2, 4))), pitch_input, 3, lags)
     np.random.seed(seed)
     return randomize_parameters(WaveNetAutoencoder(config), seed)
 
@@ -137,19 +210,21 @@ def signal_autoencoder(pitch_input="signal", seed=0):
 def test_pitch_inputs_shape_the_decoder():
     signal = signal_autoencoder("signal").config
     assert (signal.decoder.n_global, signal.decoder.source_channels) == (0, 6)
-    both = signal_autoencoder("both").config
+    assert signal.decoder.pitch_lags == 2
+    both = signal_autoencoder("both", lags=0).config
     assert (both.decoder.n_global, both.decoder.source_channels) == (128, 6)
+    assert both.decoder.pitch_lags == 0
     plain = with_pitch_input(AUTOENCODER_PRESETS["small"], "id", 8)
     assert plain == AUTOENCODER_PRESETS["small"]
-    with pytest.raises(WaveNetError, match="harmonic"):
-        with_pitch_input(AUTOENCODER_PRESETS["small"], "signal", 0)
+    with pytest.raises(WaveNetError, match="not both 0"):
+        with_pitch_input(AUTOENCODER_PRESETS["small"], "signal", 0, 0)
 
 
 def test_an_autoencoder_config_without_pitch_settings_still_loads():
     """Snapshots written before the pitch signal existed hear the pitch as an id."""
     values = json.loads(config_to_json(AUTOENCODER_PRESETS["small"]))
     del values["pitch_harmonics"], values["sample_rate"]
-    del values["decoder"]["source_channels"]
+    del values["decoder"]["source_channels"], values["decoder"]["pitch_lags"]
     loaded = config_from_json(json.dumps(values))
     assert loaded.pitch_harmonics == 0 and loaded.decoder.n_global == 128
     assert config_from_json(config_to_json(signal_autoencoder().config)) == \

@@ -40,6 +40,9 @@ def build_parser():
                              "or both (default %(default)s)")
     parser.add_argument("--pitch-harmonics", type=int, default=8,
                         help="harmonics in the pitch signal (default %(default)s)")
+    parser.add_argument("--pitch-lags", type=int, default=0,
+                        help="the decoder also reads its input this many pitch periods "
+                             "back (default %(default)s)")
     parser.add_argument("--pitch-range", default=None,
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
@@ -128,7 +131,7 @@ def main(args):
     train = load_nsynth(args.dataset, "train", **filters)
     valid = load_nsynth(args.dataset, "valid", **filters)
     config = with_pitch_input(AUTOENCODER_PRESETS[args.preset], args.pitch_input,
-                              args.pitch_harmonics)
+                              args.pitch_harmonics, args.pitch_lags)
     runner.seed_everything(args.seed)
     model = WaveNetAutoencoder(config)
     train_crops, valid_crops = (_crops(notes, config, args.length, args.cache)
