@@ -170,7 +170,7 @@ def _resume(trainer, paths, explicit):
             continue
         if skipped:
             say(f"--resume: skipped the newer trainer snapshot(s) that do not load, damaged "
-                  f"or of another run: {'; '.join(skipped)}")
+                f"or of another run: {'; '.join(skipped)}")
         return path
     raise WaveNetError(f"--resume: no trainer snapshot in {trainer.out} loads, each damaged or "
                        f"of another run: {'; '.join(skipped)}. Give a good one's path, or start "
