@@ -98,15 +98,17 @@ def random_delay(request):
     return draw
 
 
-def kill_at_random(process, first_snapshot, delay):
-    """SIGKILL ``process`` ``delay`` s after ``first_snapshot`` appears (a snapshot, model
-    file, log or plot may be half written), unless it ends first."""
+def kill_at_random(process, first_snapshot, delay, number=signal.SIGKILL):
+    """Send ``number`` (SIGKILL) to ``process`` ``delay`` s after ``first_snapshot`` appears (a
+    snapshot, model file, log or plot may be half written), unless it ends first. SIGTERM
+    ends a run after a snapshot of its step, with status 128 + 15 (once training is over, it
+    ends the process as by default)."""
     wait_for(process, first_snapshot.exists)
     time.sleep(delay)
     if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
+        os.kill(process.pid, number)
     process.communicate()
-    assert process.returncode in (0, -signal.SIGKILL)
+    assert process.returncode in (0, -number, 128 + number)
 
 
 def tone(rng, samples, frequency):
@@ -208,21 +210,25 @@ def assert_same_arrays(left, right, what=""):
 @pytest.mark.parametrize("model", ["wavenet", "autoencoder"])
 def test_killed_runs_resume_bit_for_bit(model, request, tmp_path, random_delay):
     """A straight run to TOTAL against runs killed right after the snapshot at HALF, after
-    the one past the last step-size decay, or at a random moment, then resumed to TOTAL
-    from where they stopped (they leave the snapshots written before the kill untouched)."""
+    the one past the last step-size decay, or at a random moment (SIGKILL, and SIGTERM which
+    snapshots the step reached), then resumed to TOTAL from where they stopped (they leave the
+    snapshots written before the kill untouched)."""
     flags = (*model_flags(model, request), *SCHEDULE)
-    outs = {name: tmp_path / name for name in ("straight", "half", "past_decay", "random")}
+    outs = {name: tmp_path / name
+            for name in ("straight", "half", "past_decay", "random", "sigterm")}
     runs = {name: start(model, "--out", out, *flags) for name, out in outs.items()}
     kill_when(runs["half"], (outs["half"] / f"snapshot_iter_{HALF}.npz").exists)
     kill_when(runs["past_decay"], (outs["past_decay"] / "snapshot_iter_12.npz").exists)
     kill_at_random(runs["random"], outs["random"] / "snapshot_iter_4.npz", random_delay(0.5))
-    killed = ("half", "past_decay", "random")
+    kill_at_random(runs["sigterm"], outs["sigterm"] / "snapshot_iter_4.npz", random_delay(1.0),
+                   signal.SIGTERM)
+    killed = ("half", "past_decay", "random", "sigterm")
     before_resume = {name: file_versions(outs[name]) for name in killed}
     resumed = {name: start(model, "--out", outs[name], *flags, "--resume") for name in killed}
     printed = {name: finish(process) for name, process in resumed.items()}
     assert f"snapshot_iter_{HALF}.npz at iteration {HALF}" in printed["half"]
     assert "snapshot_iter_12.npz at iteration 12" in printed["past_decay"]
-    assert "resumed from" in printed["random"]
+    assert "resumed from" in printed["random"] and "resumed from" in printed["sigterm"]
     for name in killed:
         kept = before_resume[name]
         assert max(int(n[len("snapshot_iter_"):-len(".npz")]) for n in kept) == resumed_at(
