@@ -155,8 +155,9 @@ def atomic_bytes(path, force=False):
     """Yield an in-memory binary file; on success its bytes go to ``path`` by
     :func:`atomic_path`.
 
-    For libraries that lose the reason of a failed write (libsndfile) or crash on one
-    (HDF5 on a full disk): they write to memory, and only plain Python writes touch the disk.
+    For libraries that lose the reason of a failed write (libsndfile), crash on one (HDF5 on
+    a full disk) or retry it later (NumPy 1.x's npz writer): they write to memory, and only
+    plain Python writes touch the disk.
     """
     with atomic_path(path, force=force) as temporary:
         buffer = io.BytesIO()

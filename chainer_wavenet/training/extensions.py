@@ -11,7 +11,7 @@ from chainer.training.extensions import LogReport
 
 from chainer_wavenet import snapshot
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.files import atomic_path
+from chainer_wavenet.files import atomic_bytes, atomic_path
 
 TRAINER_SNAPSHOT = re.compile(r"^snapshot_iter_(\d+)\.npz$")
 
@@ -65,8 +65,9 @@ class TrainerSnapshot(extension.Extension):
         iteration = trainer.updater.iteration
         path = os.path.join(trainer.out, trainer_snapshot_name(iteration))
         check_finite(self.model, path, iteration)
-        with atomic_path(path, force=True) as temporary:
-            chainer.serializers.save_npz(temporary, trainer)
+        # Zipped in memory: NumPy 1.x's zip writer retries a failed write when collected.
+        with atomic_bytes(path, force=True) as buffer:
+            chainer.serializers.save_npz(buffer, trainer)
         self._last = iteration, path
         if path not in self._written:
             self._written.append(path)
