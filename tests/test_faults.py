@@ -28,6 +28,7 @@ from test_resume import (
     wait_for,
     weights,
     without_times,
+    write_nsynth,
     write_speaker_folder,
 )
 
@@ -271,6 +272,32 @@ def test_disk_full_while_sampling_and_caching(dataset, reference, small_disk):
     line = one_line(finish(train(dataset, small_disk / "run", "--cache", small_disk / "cache")))
     assert f"{small_disk / 'cache'}" in line and "No space left on device" in line, line
     assert_no_temporaries(small_disk / "cache")
+
+
+UNTRAINED_AUTOENCODER = """
+import sys
+import chainer_wavenet
+from chainer_wavenet import snapshot
+from chainer_wavenet.config import AUTOENCODER_PRESETS
+snapshot.save(sys.argv[1], snapshot.build(AUTOENCODER_PRESETS["small"]), {"sample_rate": 16000})
+"""
+
+
+def test_disk_full_while_embeddings_are_written(small_disk, tmp_path):
+    """sample/autoencoder.py encode: the HDF5 file of embeddings, built in memory, then
+    written; one line, no temporary."""
+    model = tmp_path / "autoencoder.h5"
+    subprocess.run([sys.executable, "-c", UNTRAINED_AUTOENCODER, model], cwd=ROOT, env=ENV,
+                   check=True)
+    notes = write_nsynth(tmp_path / "nsynth")
+    out = small_disk / "embeddings"
+    out.mkdir()
+    fill(small_disk, 0)
+    line = one_line(finish(start("sample/autoencoder.py", "encode", "--model", model,
+                                 "--dataset", notes, "--split", "valid", "--out", out)))
+    assert line.startswith(f"error: {out}/") and ".h5: cannot write it (No space left on " \
+        "device)" in line, line
+    assert_no_temporaries(out)
 
 
 # Signals
