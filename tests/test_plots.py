@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from chainer_wavenet import plots
-from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.errors import WaveNetError, WriteError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -66,7 +66,7 @@ def test_failed_write_leaves_no_file(tmp_path, sine, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(plots.Figure, "savefig", fail_half_way)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError, match=r"tone\.png: cannot write it \(disk full\)"):
         plots.save_spectrogram(tmp_path / "tone.png", sine(), 16000)
     assert_only(tmp_path)
 

@@ -1,0 +1,119 @@
+"""Quality measures: the pitch tracker on real notes and on noise, spectral distance,
+and the evaluate command end to end."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from model_fixtures import make_autoencoder
+
+from chainer_wavenet import evaluation, snapshot
+from chainer_wavenet.data.render import NoteRenderer, render_nsynth
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 16000
+PROGRAMS = (0, 24, 40, 56, 73)  # piano, guitar, violin, trumpet, flute
+PITCHES = (48, 60, 72)
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    """Two seconds of each program at each pitch, from the SoundFont."""
+    with NoteRenderer() as renderer:
+        return {(program, pitch): renderer(program, pitch, 100)[:2 * RATE]
+                for program in PROGRAMS for pitch in PITCHES}
+
+
+def test_rendered_notes_measure_at_their_pitch(rendered):
+    measures = {key: evaluation.measure_pitch(audio, RATE, key[1])
+                for key, audio in rendered.items()}
+    within = [key for key, measure in measures.items() if measure.within]
+    assert len(within) >= 0.95 * len(measures), measures
+    assert all(measure.voiced > 0.5 for measure in measures.values())
+
+
+def test_white_noise_rarely_has_the_pitch_asked_for():
+    rng = np.random.default_rng(0)
+    hits = 0
+    for clip in range(20):
+        noise = rng.normal(0.0, 0.02 * (1 + clip % 5), 2 * RATE).astype(np.float32)
+        hits += evaluation.measure_pitch(noise, RATE, 40 + 2 * clip).within
+    assert hits < 2
+
+
+def test_a_note_measured_against_the_wrong_pitch_misses(rendered):
+    measure = evaluation.measure_pitch(rendered[(73, 60)], RATE, 61)
+    assert measure.cents == pytest.approx(-100, abs=15) and not measure.within
+
+
+def test_silence_and_short_clips_have_no_pitch():
+    assert evaluation.measure_pitch(np.zeros(RATE, np.float32), RATE, 60).cents is None
+    assert evaluation.measure_pitch(np.ones(100, np.float32), RATE, 60).cents is None
+
+
+def test_log_mel_distance(rendered):
+    note = rendered[(0, 60)]
+    assert evaluation.log_mel_distance(note, note, RATE) == 0.0
+    noise = np.random.default_rng(1).normal(0, 0.1, len(note)).astype(np.float32)
+    # Noise fills every band: half its amplitude is 6.02 dB less power in each.
+    assert evaluation.log_mel_distance(noise / 2, noise, RATE) == pytest.approx(6.02, abs=0.01)
+    # In a note, bands under the floor count as equal: less than 6 dB on average.
+    assert 1.0 < evaluation.log_mel_distance(note / 2, note, RATE) < 6.03
+    other = rendered[(73, 72)]
+    assert evaluation.log_mel_distance(noise, note, RATE) > \
+        evaluation.log_mel_distance(other, note, RATE) > 3.0
+
+
+def test_evaluate_reports_each_condition_and_skips_unplayable_shifts():
+    model = make_autoencoder(seed=1)
+    rng = np.random.default_rng(2)
+    notes = [evaluation.Note(f"n{i}", family, pitch, rng.uniform(-0.3, 0.3, 64).astype(
+        np.float32)) for i, (family, pitch) in enumerate([("flute", 60), ("bass", 125)])]
+    results, played = evaluation.evaluate(model, notes, RATE, shifts=(-5, 5), batch_size=2,
+                                          progress=False)
+    assert list(results["summary"]) == ["original", "reconstruction", "shift -5", "shift +5"]
+    assert results["summary"]["shift +5"]["notes"] == 1  # 125 + 5 is no MIDI pitch
+    assert results["summary"]["reconstruction"]["notes"] == 2
+    assert len(played) == 5 and all(len(audio) == 64 for _, _, audio in played)
+    assert np.isfinite(results["nll_bits"]) and results["nll_bits"] > 0
+    for row in results["notes"]:
+        assert row["within"] == (row["cents"] is not None and abs(row["cents"]) <= 50)
+        expected = row["pitch"] + {"shift -5": -5, "shift +5": 5}.get(row["condition"], 0)
+        assert row["target_pitch"] == expected
+
+
+def test_evaluate_command_end_to_end(tmp_path):
+    render_nsynth(tmp_path / "notes", programs=(73, 56), pitches=(60, 64, 67),
+                  fractions=(0.34, 0.33, 0.33), progress=False)
+    tested = len(json.loads((tmp_path / "notes/nsynth-test/examples.json").read_text()))
+    model = make_autoencoder(seed=3, encoder_settings=dict(hop=64), n_classes=256)
+    model_path = tmp_path / "model.h5"
+    snapshot.save(model_path, model, metadata={"sample_rate": RATE})
+    out = tmp_path / "evaluation"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = [sys.executable, "sample/autoencoder.py", "evaluate", "--model", model_path,
+               "--dataset", tmp_path / "notes", "--split", "test", "--seconds", "0.5",
+               "--shift=-2,3", "--batch", "3", "--out", out]
+    result = subprocess.run([str(c) for c in command], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    results = json.loads((out / "evaluation.json").read_text())
+    assert (out / "evaluation.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(list((out / "audio").glob("*.wav"))) == 3 * tested
+    assert results["settings"]["shifts"] == [-2, 3]
+    # The table printed is the JSON's summary.
+    for condition, summary in results["summary"].items():
+        row = next(line for line in result.stdout.splitlines()
+                   if line.startswith(f"| {condition} |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert int(cells[1]) == summary["notes"] == tested
+        assert cells[2] == f"{summary['within_50_cents']:.0%}"
+    assert results["summary"]["original"]["within_50_cents"] == 1.0
+    assert f"{results['nll_bits']:.3f}" in result.stdout
+    again = subprocess.run([str(c) for c in command], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "evaluation.json" in again.stderr
