@@ -185,8 +185,9 @@ PITCH_INPUTS = ("id", "signal", "both")
 
 
 def with_pitch_input(config, pitch_input, harmonics, lags=0):
-    """``config`` whose decoder hears the pitch as an ``id``, as ``signal``s (``harmonics``
-    harmonics and its input ``lags`` periods back), or ``both``."""
+    """``config`` whose decoder hears the pitch as an ``id``, as a ``signal`` of
+    ``harmonics`` harmonics, or ``both``; with any of them, it may also read its own
+    input ``lags`` pitch periods back."""
     if pitch_input not in PITCH_INPUTS:
         raise WaveNetError(f"pitch input must be one of {', '.join(PITCH_INPUTS)}, "
                            f"got {pitch_input!r}")
@@ -194,7 +195,7 @@ def with_pitch_input(config, pitch_input, harmonics, lags=0):
         raise WaveNetError(f"pitch signals need harmonics >= 0 and lags >= 0, not both 0; "
                            f"got {harmonics} and {lags}")
     if pitch_input == "id":
-        harmonics = lags = 0
+        harmonics = 0
     decoder = dataclasses.replace(config.decoder, source_channels=2 * harmonics,
                                   pitch_lags=lags,
                                   n_global=0 if pitch_input == "signal" else MIDI_PITCHES)

@@ -11,7 +11,9 @@ are zero. Sample ``t`` of the signal describes the sample a decoder predicts aft
 reading input ``t``: the phase of sample ``offset + t + 1``.
 
 Lags: the decoder's own input one, two, ... pitch periods before the sample it
-predicts, which for a periodic sound is nearly that sample itself.
+predicts, which for a periodic sound is nearly that sample itself. The decoder
+reads each lag as it reads its input, by class (a table per lag), so that copying
+the sample one period back is one learned table, not a curve fitted to a number.
 """
 
 import chainer
@@ -57,56 +59,72 @@ def harmonic_signal(pitches, length, sample_rate, harmonics, offset=0):
     return signal
 
 
-def _interpolate(values, positions):
-    """``values`` (batch, n) read at fractional ``positions`` (batch, m); before 0 is silence."""
-    xp = chainer.backend.get_array_module(values)
-    floor = xp.floor(positions)
-    fraction = (positions - floor).astype(values.dtype)
-    floor = floor.astype(np.int64)
-    last = values.shape[1] - 1
-    below = xp.take_along_axis(values, xp.clip(floor, 0, last), axis=1) * (floor >= 0)
-    above = xp.take_along_axis(values, xp.clip(floor + 1, 0, last), axis=1) * (floor >= -1)
-    return (1 - fraction) * below + fraction * above
+def _neighbours(classes, positions, n_classes):
+    """Where fractional ``positions`` (batch, lags, m) fall among ``classes`` (batch, n).
 
-
-def lagged_samples(values, periods, lags):
-    """(batch, lags, n): the input ``k`` pitch periods before each predicted sample.
-
-    ``values``: float inputs (batch, n); input ``t`` is read before predicting sample
-    ``t + 1``, so lag ``k`` of position ``t`` is input ``t + 1 - k * period``, linearly
-    interpolated between its neighbours (a long-term predictor's view of the past, as
-    in pitch-adaptive WaveNets). ``periods``: samples per period, (batch,) or
-    (batch, >= n), at least 2 (below the Nyquist frequency).
+    Returns ``indices`` and ``weights`` (batch, 2 * lags, m): for lag ``k`` the
+    classes just below and above its position, offset by ``k * n_classes`` (each lag
+    has its own table), and their linear-interpolation weights. Before input 0 is
+    nothing: weight 0.
     """
-    xp = chainer.backend.get_array_module(values)
-    batch, length = values.shape
+    xp = chainer.backend.get_array_module(classes)
+    batch, lags, m = positions.shape
+    floor = xp.floor(positions)
+    fraction = (positions - floor).astype(np.float32)
+    floor = floor.astype(np.int64)
+    last = classes.shape[1] - 1
+    offsets = (n_classes * xp.arange(lags))[None, :, None]
+    flat = classes[:, None, :]
+    below = xp.take_along_axis(flat, xp.clip(floor, 0, last).reshape(batch, 1, -1), axis=2)
+    above = xp.take_along_axis(flat, xp.clip(floor + 1, 0, last).reshape(batch, 1, -1), axis=2)
+    indices = xp.concatenate([below.reshape(floor.shape) + offsets,
+                              above.reshape(floor.shape) + offsets], axis=1)
+    weights = xp.concatenate([(1 - fraction) * (floor >= 0), fraction * (floor >= -1)], axis=1)
+    return indices.astype(np.int32), weights.astype(np.float32)
+
+
+def lag_neighbours(classes, periods, lags, n_classes):
+    """The inputs ``1 .. lags`` pitch periods before each predicted sample, as
+    :func:`_neighbours` gives them: (indices, weights), each (batch, 2 * lags, n).
+
+    ``classes``: int inputs (batch, n); input ``t`` is read before predicting sample
+    ``t + 1``, so lag ``k`` of position ``t`` is input ``t + 1 - k * period``, between
+    two inputs (a long-term predictor's view of the past, as in pitch-adaptive
+    WaveNets). ``periods``: samples per period, (batch,) or (batch, >= n), at least 2
+    (below the Nyquist frequency), so a lag is always an input already read.
+    """
+    xp = chainer.backend.get_array_module(classes)
+    length = classes.shape[1]
     periods = xp.asarray(periods, np.float64)
     periods = periods[:, None] if periods.ndim == 1 else periods[:, :length]
-    times = xp.arange(1, length + 1, dtype=np.float64)[None, :]
-    return xp.stack([_interpolate(values, times - k * periods) for k in range(1, lags + 1)],
-                    axis=1)
+    times = xp.arange(1, length + 1, dtype=np.float64)[None, None, :]
+    ks = xp.arange(1, lags + 1, dtype=np.float64)[None, :, None]
+    return _neighbours(classes, times - ks * periods[:, None, :], n_classes)
 
 
 class LagHistory:
-    """The one-sample form of :func:`lagged_samples`: keeps every input of a generation."""
+    """The one-sample form of :func:`lag_neighbours`: keeps every input of a generation."""
 
-    def __init__(self, xp, batch_size, steps, periods, lags, dtype):
+    def __init__(self, xp, batch_size, steps, periods, lags, n_classes):
         self.xp = xp
         self.lags = lags
+        self.n_classes = n_classes
         periods = xp.asarray(periods, np.float64)
         self.periods = xp.broadcast_to(periods[:, None], (batch_size, steps)) \
             if periods.ndim == 1 else periods
-        self.history = xp.zeros((batch_size, steps), dtype)
+        self.history = xp.zeros((batch_size, steps), np.int32)
         self.time = 0
 
-    def step(self, value):
-        """Record input ``value`` (batch,); return its lags (batch, lags)."""
+    def step(self, classes):
+        """Record input ``classes`` (batch,); return its lags' (indices, weights),
+        each (batch, 2 * lags)."""
         xp = self.xp
         if self.time >= self.history.shape[1]:
             raise ValueError(f"pitch periods cover {self.history.shape[1]} steps; step "
                              f"{self.time + 1} needs more")
-        self.history[:, self.time] = value
+        self.history[:, self.time] = classes
         periods = self.periods[:, self.time:self.time + 1]
         positions = self.time + 1 - periods * xp.arange(1, self.lags + 1, dtype=np.float64)
         self.time += 1
-        return _interpolate(self.history, positions)
+        indices, weights = _neighbours(self.history, positions[:, :, None], self.n_classes)
+        return indices[:, :, 0], weights[:, :, 0]

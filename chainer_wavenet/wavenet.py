@@ -11,7 +11,7 @@ from chainer_wavenet import mu_law
 from chainer_wavenet.config import WaveNetConfig
 from chainer_wavenet.cross_entropy import softmax_cross_entropy
 from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
-from chainer_wavenet.pitch_signal import LagHistory, lagged_samples
+from chainer_wavenet.pitch_signal import LagHistory, lag_neighbours
 
 
 class WaveNet(chainer.Chain):
@@ -24,8 +24,8 @@ class WaveNet(chainer.Chain):
     ``source`` (batch, source_channels, N): one float32 feature vector per
     input sample, read with that sample, and ``periods`` (batch,) or (batch, N):
     the pitch period in samples of the sample predicted after each input, from
-    which the inputs ``pitch_lags`` periods back are read with the source (see
-    :mod:`chainer_wavenet.pitch_signal`).
+    which the inputs ``pitch_lags`` periods back are read, embedded and added to
+    the input's own embedding (see :mod:`chainer_wavenet.pitch_signal`).
     """
 
     def __init__(self, config=None):
@@ -36,13 +36,15 @@ class WaveNet(chainer.Chain):
                 self.embed = L.EmbedID(config.n_classes, config.residual_channels)
             else:
                 self.embed = DilatedConv1D(1, config.residual_channels, 1)
+            self.lag_embed = (L.EmbedID(config.n_classes * config.pitch_lags,
+                                        config.residual_channels)
+                              if config.pitch_lags else None)
             self.blocks = chainer.ChainList(*(
                 GatedResidualBlock(config.residual_channels, config.dilation_channels,
                                    config.skip_channels, config.filter_width, dilation,
                                    config.n_global, config.local_channels,
                                    last=i == len(config.dilations) - 1,
-                                   source_channels=config.source_channels
-                                   + config.pitch_lags)
+                                   source_channels=config.source_channels)
                 for i, dilation in enumerate(config.dilations)))
             self.head1 = DilatedConv1D(config.skip_channels, config.skip_channels, 1)
             # A quiet last layer starts the model near the uniform distribution.
@@ -84,14 +86,13 @@ class WaveNet(chainer.Chain):
                 raise ValueError("pitch periods must be at least 2 samples (below the "
                                  "Nyquist frequency)")
 
-    def _sample_features(self, x, source, periods):
-        """What every layer reads at every input sample: the source and the pitch lags."""
-        length = x.shape[1]
-        if periods is not None:
-            lags = lagged_samples(self._decode_table()[x], periods, self.config.pitch_lags)
-            return lags if source is None else self.xp.concatenate(
-                [source[:, :, :length], lags], axis=1)
-        return None if source is None else source[:, :, :length]
+    def _embed_lags(self, x, periods):
+        """(batch, residual, time): the embeddings of the inputs whole pitch periods back."""
+        indices, weights = lag_neighbours(x, periods, self.config.pitch_lags,
+                                          self.config.n_classes)
+        vectors = self.lag_embed(indices)
+        weighted = vectors * F.broadcast_to(weights[..., None], vectors.shape)
+        return F.transpose(F.sum(weighted, axis=1), (0, 2, 1))
 
     def _check_conditions(self, global_ids, local_features):
         config = self.config
@@ -120,7 +121,7 @@ class WaveNet(chainer.Chain):
         bias = self._upsample(bias, length)
         if source is None:
             return bias
-        from_source = block.source_bias(source)
+        from_source = block.source_bias(source[:, :, :length])
         if bias is None:
             return from_source
         if bias.shape[2] == 1:
@@ -135,8 +136,9 @@ class WaveNet(chainer.Chain):
             raise ValueError(f"input of {length} samples is shorter than the receptive field "
                              f"({self.receptive_field})")
         self._check_source(source, periods, length)
-        source = self._sample_features(x, source, periods)
         h = self._embed(x)
+        if periods is not None:
+            h = h + self._embed_lags(x, periods)
         skips = 0
         for block, bias in zip(self.blocks, self.conditions(global_ids, local_features),
                                strict=True):
@@ -160,8 +162,8 @@ class WaveNet(chainer.Chain):
         """Clear every queue and compute every layer's conditioning once for the whole run.
 
         ``source`` (batch, source_channels, T) is read one sample per step, for at
-        most T steps; with the pitch lags (``periods`` for at most ``steps`` steps, T
-        if a source is given), every layer's projection of it is one product per step.
+        most T steps, every layer's projection of it in one product per step; the
+        pitch lags need ``periods`` for at most ``steps`` steps (T if a source is given).
         """
         self._check_source(source, periods, 0)
         xp = self.xp
@@ -178,11 +180,11 @@ class WaveNet(chainer.Chain):
             if steps is None:
                 raise ValueError("pitch lags need the number of steps to keep")
             self._lags = LagHistory(xp, batch_size, steps, periods, self.config.pitch_lags,
-                                    self.embed.W.dtype)
-        if source is not None or periods is not None:
+                                    self.config.n_classes)
+        if source is not None:
             self._source_weights = xp.concatenate(
                 [block.source_bias.W.array[:, :, 0].T for block in self.blocks], axis=1)
-        if self.config.input_mode == "scalar" or periods is not None:
+        if self.config.input_mode == "scalar":
             self._table = self._decode_table()
         for block in self.blocks:
             block.start(batch_size)
@@ -197,8 +199,11 @@ class WaveNet(chainer.Chain):
             h = self.embed.W.array[x]
         else:
             h = self.embed.step(self._table[x][:, None])
+        if self._lags is not None:
+            indices, weights = self._lags.step(x)
+            h = h + (weights[:, :, None] * self.lag_embed.W.array[indices]).sum(axis=1)
         frame = self._time // self.config.local_hop
-        from_source = self._source_step(x)
+        from_source = self._source_step()
         skips = 0
         for i, (block, bias) in enumerate(zip(self.blocks, self._biases, strict=True)):
             if bias is not None:
@@ -212,22 +217,14 @@ class WaveNet(chainer.Chain):
         xp = self.xp
         return self.head2.step(xp.maximum(self.head1.step(xp.maximum(skips, 0)), 0))
 
-
-    def _source_step(self, x):
-        """Every layer's bias from the source and the pitch lags at this step, after input
-        ``x``: (layers, batch, gate), or None."""
-        if self._source is None and self._lags is None:
+    def _source_step(self):
+        """Every layer's bias from the source at this step: (layers, batch, gate), or None."""
+        if self._source is None:
             return None
-        features = []
-        if self._source is not None:
-            if self._time >= len(self._source):
-                raise ValueError(f"the source covers {len(self._source)} steps; step "
-                                 f"{self._time + 1} needs more")
-            features.append(self._source[self._time])
-        if self._lags is not None:
-            features.append(self._lags.step(self._table[x]))
-        features = features[0] if len(features) == 1 else self.xp.concatenate(features, axis=1)
-        shares = features @ self._source_weights
+        if self._time >= len(self._source):
+            raise ValueError(f"the source covers {len(self._source)} steps; step "
+                             f"{self._time + 1} needs more")
+        shares = self._source[self._time] @ self._source_weights
         return shares.reshape(len(shares), len(self.blocks), -1).transpose(1, 0, 2)
 
 

@@ -210,8 +210,10 @@ def test_disk_full_at_each_write_of_training(dataset, reference, small_disks):
                                  f"{out / f'snapshot_iter_{HALF}.npz'}: once the write can "
                                  f"succeed, run the same command with --resume")
             after = contents(out)
+            # A temporary caught in the middle of its write is no file of the user's.
             for name in set(before[target]) - set(WRITTEN_BEFORE[target]):
-                assert after[name] == before[target][name], name
+                if not name.startswith("."):
+                    assert after[name] == before[target][name], name
             assert not (out / target).exists() or after[target] == before[target][target]
         assert_no_temporaries(out)
         (disks[target] / "ballast").unlink()
@@ -323,8 +325,8 @@ def test_signal_at_a_random_moment_resumes_bit_for_bit(seeds, dataset, reference
     resumed = {}
     for run, out, number in zip(runs, outs, numbers, strict=True):
         result = finish(run)
-        if result.returncode == 0:  # ended before the signal
-            continue
+        if result.returncode in (0, -number) and "model written to" in result.stdout:
+            continue  # ended before the signal, or the signal came as the interpreter exited
         assert result.returncode == 128 + number, result.stderr
         name = signal.Signals(number).name
         notice, stopped = result.stderr.strip().splitlines()[-2:]

@@ -29,7 +29,7 @@ from chainer_wavenet.pitch_signal import (
     LagHistory,
     harmonic_signal,
     hz_to_midi,
-    lagged_samples,
+    lag_neighbours,
     midi_to_hz,
 )
 
@@ -74,27 +74,34 @@ def test_bad_signal_requests_are_refused(pitches, harmonics):
 
 
 def test_lags_read_the_input_whole_periods_before_the_predicted_sample():
-    values = np.arange(1, 41, dtype=np.float32)[None, :]  # input t holds t + 1
-    lags = lagged_samples(values, np.array([4.0]), 2)
-    # Position t predicts sample t + 1: lag k is input t + 1 - 4k, which holds t + 2 - 4k.
+    classes = np.arange(1, 41, dtype=np.int32)[None, :]  # input t is class t + 1
+    indices, weights = lag_neighbours(classes, np.array([4.0]), 2, 64)
+    assert indices.shape == weights.shape == (1, 4, 40)
+    # Position t predicts sample t + 1: lag k is input t + 1 - 4k, class t + 2 - 4k, read
+    # from lag k's own table (offset (k - 1) * 64); nothing before the first input.
     t = np.arange(40)
     for k in (1, 2):
-        expected = np.where(t + 1 - 4 * k >= 0, t + 2 - 4 * k, 0)
-        np.testing.assert_array_equal(lags[0, k - 1], expected)
+        read = t + 1 - 4 * k >= 0
+        np.testing.assert_array_equal(weights[0, k - 1], read)
+        np.testing.assert_array_equal(indices[0, k - 1][read], (t + 2 - 4 * k)[read] + (k - 1) * 64)
+        assert not weights[0, 2 + k - 1].any()  # a whole period: no share for the next input
 
 
 def test_fractional_periods_interpolate_and_stepping_agrees():
     rng = np.random.default_rng(5)
-    values = rng.normal(size=(2, 50)).astype(np.float32)
+    classes = rng.integers(0, 32, (2, 50)).astype(np.int32)
     periods = rng.uniform(2.0, 9.0, (2, 50))
-    lags = lagged_samples(values, periods, 3)
+    indices, weights = lag_neighbours(classes, periods, 3, 32)
     position = 30 + 1 - 2 * periods[1, 30]
     floor = int(np.floor(position))
-    expected = values[1, floor] + (position - floor) * (values[1, floor + 1] - values[1, floor])
-    assert lags[1, 1, 30] == pytest.approx(expected, rel=1e-5)
-    history = LagHistory(np, 2, 50, periods, 3, np.float32)
-    stepped = np.stack([history.step(values[:, t]) for t in range(50)], axis=2)
-    np.testing.assert_allclose(stepped, lags, atol=1e-6)
+    assert (indices[1, 1, 30], indices[1, 4, 30]) == (classes[1, floor] + 32,
+                                                      classes[1, floor + 1] + 32)
+    assert (weights[1, 1, 30], weights[1, 4, 30]) == pytest.approx(
+        (1 - (position - floor), position - floor), rel=1e-5)
+    history = LagHistory(np, 2, 50, periods, 3, 32)
+    stepped = [history.step(classes[:, t]) for t in range(50)]
+    np.testing.assert_array_equal(np.stack([i for i, _ in stepped], axis=2), indices)
+    np.testing.assert_allclose(np.stack([w for _, w in stepped], axis=2), weights, atol=1e-6)
 
 
 def random_source(rng, batch, channels, length):

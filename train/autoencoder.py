@@ -41,8 +41,9 @@ def build_parser():
     parser.add_argument("--pitch-harmonics", type=int, default=8,
                         help="harmonics in the pitch signal (default %(default)s)")
     parser.add_argument("--pitch-lags", type=int, default=0,
-                        help="the decoder also reads its input this many pitch periods "
-                             "back (default %(default)s)")
+                        help="the decoder also reads its own input 1, 2, ... this many "
+                             "pitch periods back, with any --pitch-input (default "
+                             "%(default)s)")
     parser.add_argument("--pitch-range", default=None,
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
