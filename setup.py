@@ -22,6 +22,6 @@ setup(
     extras_require={
         "gpu": ["cupy-cuda13x>=14"],
         "mpi": ["mpi4py>=3.1"],
-        "test": ["pytest", "pytest-timeout", "hypothesis", "ruff"],
+        "test": ["pytest", "pytest-timeout", "pytest-xdist", "hypothesis", "ruff"],
     },
 )

@@ -29,7 +29,7 @@ import training
 from chainer_wavenet.device import add_device_arguments, get_device
 from chainer_wavenet.generate import generate
 
-# The targets on an H100, by figure key.
+# The project's targets on an H100, by figure key.
 TARGETS = {"generation S 1": 16000, "generation N 256": 256000}
 SIZES = {  # --quick or not: configs standing for S and N, batches, lengths, training
     False: {"S": "S", "N": "N", "S batches": (1, 16, 64, 256, 1024), "N batches": (1, 16, 64, 256),

@@ -22,6 +22,9 @@ settings.load_profile("replayable")
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a GPU (Chainer's own test marker)")
+    config.addinivalue_line("markers", "slow: an end-to-end run of several seconds, run on "
+                            "the NumPy 2 line only by `make test` (its NumPy-specific code "
+                            "runs in the fast tests on both lines)")
 
 
 @pytest.fixture

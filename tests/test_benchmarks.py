@@ -16,6 +16,8 @@ from model_fixtures import make_wavenet, random_conditions
 
 from chainer_wavenet.generate import generate
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -12,6 +12,8 @@ from chainer_wavenet.data import class_cache
 from chainer_wavenet.data.nsynth import load_nsynth
 from chainer_wavenet.errors import WaveNetError
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def notes(tmp_path):

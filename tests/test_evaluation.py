@@ -14,6 +14,8 @@ from model_fixtures import make_autoencoder
 from chainer_wavenet import evaluation, snapshot
 from chainer_wavenet.data.render import NoteRenderer, render_nsynth
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
 PROGRAMS = (0, 24, 40, 56, 73)  # piano, guitar, violin, trumpet, flute

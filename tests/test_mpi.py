@@ -20,6 +20,8 @@ from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.training.objective import Objective
 from chainer_wavenet.training.parallel import SingleProcess, create_group
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 MPIEXEC = shutil.which("mpiexec")
 needs_mpi = pytest.mark.skipif(

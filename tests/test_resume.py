@@ -24,6 +24,8 @@ from chainer_wavenet.audio import write_wav
 from chainer_wavenet.config import WaveNetConfig, config_to_json, dilation_stacks
 from chainer_wavenet.wavenet import WaveNet
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"OPENBLAS_NUM_THREADS": "1"}
 RATE = 16000

@@ -40,10 +40,10 @@ def build_parser():
                              "or both (default %(default)s)")
     parser.add_argument("--pitch-harmonics", type=int, default=8,
                         help="harmonics in the pitch signal (default %(default)s)")
-    parser.add_argument("--pitch-lags", type=int, default=0,
+    parser.add_argument("--pitch-lags", type=int, default=2,
                         help="the decoder also reads its own input 1, 2, ... this many "
-                             "pitch periods back, with any --pitch-input (default "
-                             "%(default)s)")
+                             "pitch periods back, with any --pitch-input; this keeps the "
+                             "pitch of what it plays (default %(default)s; 0: none)")
     parser.add_argument("--pitch-range", default=None,
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
