@@ -142,9 +142,23 @@ def test_render_skips_silent_notes_and_splits_the_rest(tmp_path):
 
 
 def test_too_few_audible_notes(tmp_path):
-    with pytest.raises(WaveNetError, match="only 1 audible notes \\(2 silent skipped\\)"):
+    with pytest.raises(WaveNetError, match="only 1 audible notes \\(2 silent notes skipped\\)"):
         render.render_nsynth(tmp_path / "o", programs=[67], pitches=[60, 84, 86], progress=False)
     assert list((tmp_path / "o").iterdir()) == []
+    with pytest.raises(WaveNetError, match="only 2 audible instruments"):
+        render.render_nsynth(tmp_path / "o", programs=[0, 40], pitches=[60, 62],
+                             split_by="instrument", progress=False)
+
+
+def test_split_by_instrument_keeps_each_instrument_in_one_split(tmp_path):
+    out = tmp_path / "set"
+    summary = render.render_nsynth(out, programs=[0, 24, 40, 73], pitches=[60, 64],
+                                   split_by="instrument", progress=False)
+    assert summary.counts == {"train": 4, "valid": 2, "test": 2}
+    instruments = {split: {r["instrument"] for r in read_split(out, split).values()}
+                   for split in ("train", "valid", "test")}
+    assert [len(programs) for programs in instruments.values()] == [2, 1, 1]
+    assert set.union(*instruments.values()) == {0, 24, 40, 73}
 
 
 def run_cli(*args):

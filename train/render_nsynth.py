@@ -46,6 +46,9 @@ def build_parser():
                         help=f"MIDI velocities (default {joined(render.DEFAULT_VELOCITIES)})")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the train/valid/test split (default 0)")
+    parser.add_argument("--split-by", choices=render.SPLIT_BY, default="note",
+                        help="cut train/valid/test by note (default) or by instrument, as "
+                             "NSynth does: valid and test instruments never play in train")
     parser.add_argument("--force", action="store_true",
                         help="replace the dataset already in --out")
     cli.add_common_arguments(parser)
@@ -56,6 +59,7 @@ def main(args):
     summary = render.render_nsynth(
         args.out, soundfont=args.soundfont, programs=args.programs, pitches=args.pitches,
         velocities=args.velocities, seed=args.seed, force=args.force,
+        split_by=args.split_by,
     )
     counts = ", ".join(f"{split} {n}" for split, n in summary.counts.items())
     print(f"wrote {summary.out}: {counts} notes; {len(summary.silent)} silent skipped; "

@@ -206,6 +206,31 @@ def _split_sizes(n, fractions):
     return n - valid - test, valid, test
 
 
+SPLIT_BY = ("note", "instrument")
+
+
+def _assign_splits(records, fractions, seed, by, silent):
+    """The records of each split, in SPLITS order: whole notes shuffled with ``seed``
+    (``by="note"``), or whole instruments (``by="instrument"``: valid and test
+    instruments never play in train, as in NSynth's own splits)."""
+    rng = np.random.default_rng(seed)
+    if by == "note":
+        units = [[record] for record in records]
+    else:
+        programs = sorted({record["instrument"] for record in records})
+        units = [[r for r in records if r["instrument"] == p] for p in programs]
+    sizes = _split_sizes(len(units), fractions)
+    if sizes[0] < 1:
+        raise WaveNetError(
+            f"only {len(units)} audible {by}s ({silent} silent notes skipped); three "
+            f"splits need at least 3: add programs, pitches or velocities"
+        )
+    order = rng.permutation(len(units))
+    ends = np.cumsum(sizes)
+    return [[record for i in order[lo:hi] for record in units[i]]
+            for lo, hi in zip(ends - sizes, ends, strict=True)]
+
+
 def _prepare(out, force):
     """Create ``out``; refuse a non-empty one unless ``force``, which clears our folders."""
     out = Path(out)
@@ -257,13 +282,16 @@ def render_nsynth(
     fractions=DEFAULT_FRACTIONS,
     force=False,
     progress=True,
+    split_by="note",
 ):
     """Render programs x pitches x velocities into ``out/nsynth-{train,valid,test}``.
 
-    Silent renders are skipped. The audible notes are shuffled with ``seed`` and
-    cut into train/valid/test by ``fractions`` (each split gets at least one note).
-    Returns a RenderSummary.
+    Silent renders are skipped. The audible notes (or, with ``split_by="instrument"``,
+    the programs) are shuffled with ``seed`` and cut into train/valid/test by
+    ``fractions`` (each split gets at least one). Returns a RenderSummary.
     """
+    if split_by not in SPLIT_BY:
+        raise WaveNetError(f"split_by: one of {', '.join(SPLIT_BY)}, got {split_by!r}")
     start = time.perf_counter()
     programs = _checked(programs, 0, 127, "programs")
     for program in programs:
@@ -278,16 +306,11 @@ def render_nsynth(
         try:
             records, silent = _render_notes(renderer, plan, _tag(renderer.soundfont), staging,
                                             progress)  # fmt: skip
-            sizes = _split_sizes(len(records), fractions)
-            if sizes[0] < 1:
-                raise WaveNetError(
-                    f"only {len(records)} audible notes ({len(silent)} silent skipped); three "
-                    "splits need at least 3: add programs, pitches or velocities"
-                )
+            splits = _assign_splits(records, fractions, seed, split_by, len(silent))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    counts = _write_splits(out, staging, records, sizes, seed)
+    counts = _write_splits(out, staging, splits)
     staging.rmdir()
     return RenderSummary(out, counts, silent, time.perf_counter() - start)
 
@@ -306,13 +329,11 @@ def _render_notes(renderer, plan, tag, staging, progress):
     return records, silent
 
 
-def _write_splits(out, staging, records, sizes, seed):
+def _write_splits(out, staging, splits):
     """Move each note's WAV from ``staging`` into its split; write each examples.json."""
-    order = np.random.default_rng(seed).permutation(len(records))
-    ends = np.cumsum(sizes)
     counts = {}
-    for split, lo, hi in zip(SPLITS, ends - sizes, ends, strict=True):
-        chosen = sorted((records[i] for i in order[lo:hi]), key=lambda r: r["note_str"])
+    for split, records in zip(SPLITS, splits, strict=True):
+        chosen = sorted(records, key=lambda r: r["note_str"])
         folder = ensure_output_dir(out / f"nsynth-{split}" / "audio").parent
         for record in chosen:
             name = f"{record['note_str']}.wav"
