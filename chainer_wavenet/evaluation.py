@@ -1,4 +1,4 @@
-"""How good an autoencoder's notes are: likelihood, pitch accuracy and spectral distance.
+"""How good a model's audio is: likelihood, pitch accuracy and spectral distance.
 
 - Likelihood: teacher-forced negative log-likelihood of each note in bits per sample
   (no sampling; the samples after the first receptive field carry it).
@@ -8,7 +8,10 @@
   frames between ``PITCH_START`` and ``PITCH_STOP`` seconds is compared with that
   pitch in cents. A note with no voiced frame has no pitch: it counts as a miss.
 - Spectrum: the mean absolute difference in dB between the log-mel spectrogram of a
-  reconstruction and that of its original.
+  reconstruction (or a vocoder's resynthesis) and that of its original.
+- A plain WaveNet or a vocoder: the likelihood of each recording
+  (:func:`recording_nll_bits`); for a vocoder also the spectral distance of what it
+  plays from a recording's own spectrogram.
 """
 
 import dataclasses
@@ -116,6 +119,47 @@ def nll_bits(model, notes):
             nats = model.loss(classes, model.xp.asarray([note.pitch], np.int32)).array
             result.append(float(nats) / math.log(2))
     return result
+
+
+def recording_nll_bits(wavenet, classes, global_id=None, features=None, chunk=16384):
+    """Teacher-forced NLL in bits per sample of a WaveNet on one recording: its mu-law
+    ``classes`` after the first receptive field, with its speaker ``global_id`` and its
+    local ``features`` (channels, frames), taken ``chunk`` predicted samples at a time."""
+    field = wavenet.receptive_field
+    if len(classes) <= field:
+        raise WaveNetError(f"a recording of {len(classes)} samples is not longer than the "
+                           f"receptive field ({field})")
+    hop = max(wavenet.config.local_hop, 1)
+    chunk = hop * max(1, chunk // hop)  # every chunk starts on a frame
+    xp = wavenet.xp
+    ids = None if global_id is None else xp.asarray([global_id], np.int32)
+    nats = 0.0
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        for start in range(0, len(classes) - field, chunk):
+            x = xp.asarray(classes[None, start:start + field + chunk], np.int32)
+            local = None if features is None else xp.ascontiguousarray(xp.asarray(
+                features[None, :, start // hop:], np.float32))
+            nats += float(wavenet.loss(x, ids, local).array) * (x.shape[1] - field)
+    return nats / (len(classes) - field) / math.log(2)
+
+
+def recording_summary(rows):
+    """Bits per sample over recordings (weighted by their samples); mean log-mel distance
+    where measured. ``rows``: dicts with ``samples``, ``nll_bits`` (and ``log_mel_db``)."""
+    samples = sum(r["samples"] for r in rows)
+    summary = {"files": len(rows), "samples": samples,
+               "nll_bits": sum(r["nll_bits"] * r["samples"] for r in rows) / samples}
+    if rows and "log_mel_db" in rows[0]:
+        summary["log_mel_db"] = float(np.mean([r["log_mel_db"] for r in rows]))
+    return summary
+
+
+def recording_table(summary):
+    """:func:`recording_summary` as a one-row Markdown table."""
+    return ("| files | samples | bits per sample | log-mel distance (dB) |\n"
+            "| ---: | ---: | ---: | ---: |\n"
+            f"| {summary['files']} | {summary['samples']} | {summary['nll_bits']:.3f} | "
+            f"{_cell(summary.get('log_mel_db'), '{:.1f}')} |")
 
 
 def _summary(rows, with_distance):

@@ -2,20 +2,38 @@
 
     python sample/wavenet.py --model result/model.h5 --length 2s --batch 4
     python sample/wavenet.py --model result/vocoder/model.h5 --condition speech.wav
+    python sample/wavenet.py evaluate --model result/vocoder/model.h5 --dataset DIR
+
+``evaluate`` measures a model on a folder of recordings (laid out as for training):
+bits per sample of each, and for a vocoder the log-mel distance of its resynthesis of
+each recording's first ``--seconds`` from that recording.
 """
 
 import argparse
 import os
 import sys
 import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, sampling_inputs, sampling_outputs, synthesis  # noqa: E402
+from chainer_wavenet import (  # noqa: E402
+    cli,
+    evaluation,
+    mu_law,
+    sampling_inputs,
+    sampling_outputs,
+    synthesis,
+)
+from chainer_wavenet.data.folder import load_folder  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
 from chainer_wavenet.generate import check_generation_args  # noqa: E402
+from chainer_wavenet.mel import log_mel  # noqa: E402
 
 
 def build_parser():
@@ -109,5 +127,75 @@ def conditioning(args, model, rate, primed):
     return features, length, recording
 
 
+def build_evaluate_parser():
+    parser = argparse.ArgumentParser(
+        prog="sample/wavenet.py evaluate",
+        description="Bits per sample of a WaveNet on a folder of recordings; for a vocoder "
+                    "also the log-mel distance of its resynthesis of each.")
+    parser.add_argument("--model", required=True, help="model snapshot (.h5) written by training")
+    parser.add_argument("--dataset", required=True, metavar="DIR",
+                        help="WAV files, or one subfolder of WAVs per speaker, as for training")
+    parser.add_argument("--out", default="result/evaluation",
+                        help="output folder (default %(default)s)")
+    parser.add_argument("--limit", type=int, help="only the first N files")
+    parser.add_argument("--seconds", type=float, default=1.0,
+                        help="a vocoder resynthesizes this much of each file (default 1)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="softmax temperature of the resynthesis")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    add_device_arguments(parser)
+    cli.add_common_arguments(parser)
+    return parser
+
+
+def evaluate(args):
+    """Measure the model on every file of --dataset; write evaluation.json (and WAVs)."""
+    check_generation_args(1, 1, args.temperature)
+    if args.limit is not None and args.limit < 1:
+        raise chainer_wavenet.WaveNetError(f"--limit must be >= 1, got {args.limit}")
+    model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
+                                       autoencoder=False)
+    rate = sampling_inputs.sample_rate(model)
+    mel = sampling_inputs.mel_settings(model)
+    length = sampling_inputs.note_length(args.seconds, rate)
+    folder = load_folder(args.dataset, rate, model.config.n_classes)
+    out = ensure_output_dir(args.out)
+    sampling_outputs.check_free(out, ["evaluation"], args.force, (".json",))
+    rows = []
+    count = len(folder) if args.limit is None else min(args.limit, len(folder))
+    for i in tqdm(range(count), desc="evaluating", unit="file"):
+        classes, path = np.asarray(folder.waveforms[i]), folder.paths[i]
+        speaker = None if folder.speakers is None else folder.speaker_names[folder.speakers[i]]
+        global_id = sampling_inputs.speaker_id(model, speaker)
+        if len(classes) <= model.receptive_field:
+            raise chainer_wavenet.WaveNetError(
+                f"{path}: {len(classes)} samples, not longer than the model's receptive field "
+                f"({model.receptive_field})")
+        audio = mu_law.decode(classes, model.config.n_classes)
+        features = None if mel is None else log_mel(audio, rate, mel)
+        row = {"file": str(path), "speaker": speaker, "samples": len(classes),
+               "nll_bits": evaluation.recording_nll_bits(model, classes, global_id, features)}
+        if mel is not None:
+            played = synthesis.sample_audio(model, min(length, len(audio)), 1, args.temperature,
+                                            global_id, seed=args.seed, progress=False,
+                                            features=features)[0]
+            row["log_mel_db"] = evaluation.log_mel_distance(played, audio[:len(played)], rate)
+            stem = f"{i:03d}_{Path(path).stem}"
+            sampling_outputs.write_outputs(out, stem, played, rate, True, audio[:len(played)])
+        rows.append(row)
+    results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
+               "settings": {"dataset": args.dataset, "seconds": args.seconds,
+                            "temperature": args.temperature, "seed": args.seed},
+               "summary": evaluation.recording_summary(rows), "files": rows}
+    sampling_outputs.save_json(out / "evaluation.json", results, args.force)
+    print(evaluation.recording_table(results["summary"]))
+    print(f"wrote {out / 'evaluation.json'}" + (f" and {count} resyntheses (WAV + PNG) in {out}"
+                                               if mel is not None else ""))
+
+
 if __name__ == "__main__":
-    cli.run(main, build_parser())
+    if sys.argv[1:2] == ["evaluate"]:
+        cli.run(evaluate, build_evaluate_parser(), sys.argv[2:])
+    else:
+        cli.run(main, build_parser())

@@ -1,19 +1,23 @@
 """Mel-conditioned WaveNet (a vocoder): it follows its conditioning, and the commands that
 train it (train/wavenet.py --mel) and sample it (sample/wavenet.py --condition) end to end."""
 
+import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import chainer
 import numpy as np
 import pytest
 import soundfile
+from model_fixtures import make_wavenet, random_classes, random_conditions
 from test_resume import ENV, ROOT
 
-from chainer_wavenet import mu_law, snapshot
+from chainer_wavenet import evaluation, mu_law, snapshot
 from chainer_wavenet.config import WaveNetConfig
 from chainer_wavenet.data.crops import Crops
+from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.generate import generate
 from chainer_wavenet.mel import MelSettings, log_mel
 from chainer_wavenet.plots import save_spectrogram
@@ -175,3 +179,39 @@ def test_resuming_takes_the_run_own_mel_settings_only(vocoder, tmp_path):
     assert (tmp_path / "run" / "model.h5").read_bytes() == before
     assert "resumed from" in ok(run(*flags, "--mel-window", 256)).stdout
     assert snapshot.read_config(tmp_path / "run" / "model.h5")[1]["iteration"] == 4
+
+
+def test_likelihood_of_a_recording_in_chunks_is_that_of_the_whole():
+    """Each chunk starts on a frame and every sample after the receptive field counts once."""
+    model = make_wavenet(n_global=2, local_channels=3, local_hop=5, dilations=(1, 2, 4))
+    rng = np.random.default_rng(4)
+    classes = random_classes(rng, 1, 300, model.config.n_classes)[0]
+    _, local = random_conditions(model.config, rng, 1, 300)
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        whole = float(model.loss(classes[None], np.array([1], np.int32), local).array)
+    for chunk in (7, 50, 1000):
+        bits = evaluation.recording_nll_bits(model, classes, 1, local[0], chunk=chunk)
+        assert bits == pytest.approx(whole / np.log(2), rel=1e-5), chunk
+    with pytest.raises(WaveNetError, match="not longer than the receptive field"):
+        evaluation.recording_nll_bits(model, classes[:model.receptive_field], 1, local[0])
+
+
+def test_evaluate_measures_every_recording(vocoder, tmp_path):
+    model = vocoder / "run" / "model.h5"
+    result = ok(run("sample/wavenet.py", "evaluate", "--model", model, "--dataset",
+                    vocoder / "data", "--seconds", 0.05, "--out", tmp_path / "eval"))
+    results = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
+    assert [Path(row["file"]).name for row in results["files"]] == ["0.wav", "1.wav", "2.wav"]
+    loaded = snapshot.load(model)
+    classes = mu_law.encode(soundfile.read(vocoder / "data" / "1.wav", dtype="float32")[0])
+    expected = evaluation.recording_nll_bits(loaded, classes, None, features(classes))
+    assert results["files"][1]["nll_bits"] == pytest.approx(expected, rel=1e-5)
+    assert all(row["log_mel_db"] > 0 for row in results["files"])
+    summary = results["summary"]
+    assert (summary["files"], summary["samples"]) == (3, 4800)
+    assert f"| 3 | 4800 | {summary['nll_bits']:.3f} | {summary['log_mel_db']:.1f} |" \
+        in result.stdout
+    assert soundfile.info(tmp_path / "eval" / "001_1.wav").frames == 800
+    assert (tmp_path / "eval" / "001_1.png").exists()
+    refused(run("sample/wavenet.py", "evaluate", "--model", model, "--dataset",
+                vocoder / "data", "--out", tmp_path / "eval"), "evaluation.json", "--force")
