@@ -33,9 +33,23 @@ TRAIN_ARGS ?= --dataset $(DATASET) --out $(RESULT) \
 SAMPLE_ARGS ?= reconstruct --model $(RESULT)/model.h5 --dataset $(DATASET) --split valid \
 	--limit 4 --batch 4 --seconds 2 --out $(RESULT)/samples --force
 EVALUATE_ARGS ?= evaluate --model $(RESULT)/model.h5 --dataset $(DATASET) --split valid \
-	--seconds 2 --batch 8 --seed 0 --out $(RESULT)/evaluation --force
+	--seconds 2 --batch 8 --prime-seconds 0.25 --seed 0 --out $(RESULT)/evaluation --force
 EMBEDDING_ARGS ?= --model $(RESULT)/model.h5 --dataset $(DATASET) --split train \
 	--out $(RESULT)/embeddings --force
+
+# Reference recipe: 24 General MIDI instruments x 25 pitches, split by instrument (valid and
+# test instruments never play in train), about 2 hours of training on a 2-core CPU; a second
+# `make reference` continues the run from its newest snapshot.
+REFERENCE_DATA ?= data/nsynth-reference
+REFERENCE ?= result/reference
+REFERENCE_PROGRAMS ?= 0,4,6,11,16,21,24,26,32,33,40,41,42,48,56,57,60,64,68,71,73,74,80,81
+REFERENCE_RENDER_ARGS ?= --out $(REFERENCE_DATA) --programs $(REFERENCE_PROGRAMS) \
+	--pitches 48:72:1 --split-by instrument
+REFERENCE_TRAIN_ARGS ?= --dataset $(REFERENCE_DATA) --out $(REFERENCE) --iteration 10000 \
+	--interval 500 --quality-notes 4 --quality-interval 2000 --preview-notes 0 \
+	$(if $(wildcard $(REFERENCE)/snapshot_iter_*.npz),--resume)
+REFERENCE_EVALUATE_ARGS ?= evaluate --model $(REFERENCE)/model.h5 --dataset $(REFERENCE_DATA) \
+	--split test --shift -5,5 --seconds 2 --batch 8 --seed 0 --out $(REFERENCE)/evaluation --force
 
 APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev
 # Debian's own python3 needs these for venvs and for compiling mpi4py.
@@ -49,7 +63,7 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: test lint demo system-deps clean
+.PHONY: test lint demo reference system-deps clean
 
 # Every test runs on the NumPy 2 line; the NumPy 1.26 line skips the end-to-end runs marked
 # slow (seconds each, no NumPy-specific code of their own) to keep CI within its time.
@@ -83,6 +97,14 @@ demo: $(DATASET) $(VENV)/.installed
 # Rendered once; delete the folder to render again.
 $(DATASET): | $(VENV)/.installed
 	$(VENV)/bin/python train/render_nsynth.py $(RENDER_ARGS)
+
+reference: export OPENBLAS_NUM_THREADS ?= 1
+reference: $(REFERENCE_DATA) $(VENV)/.installed
+	$(VENV)/bin/python train/autoencoder.py $(REFERENCE_TRAIN_ARGS)
+	$(VENV)/bin/python sample/autoencoder.py $(REFERENCE_EVALUATE_ARGS)
+
+$(REFERENCE_DATA): | $(VENV)/.installed
+	$(VENV)/bin/python train/render_nsynth.py $(REFERENCE_RENDER_ARGS)
 
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -191,21 +191,27 @@ def condition_name(shift):
 
 
 def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1, seed=0,
-             progress=True, likelihood=True, originals=True):
+             progress=True, likelihood=True, originals=True, prime_seconds=0.0):
     """Everything the module measures, for ``notes`` (a list of :class:`Note`).
 
     Returns the results, ``{"nll_bits", "summary": {condition: {...}}, "notes": [rows]}``
     for the originals themselves, their reconstructions and each shift of pitch, and
     the audio played, a list of (condition, note, float32 audio). Re-pitched notes
     whose target lies outside MIDI 0..127 are skipped. ``likelihood`` and
-    ``originals`` (the pitch of the notes themselves) can be left out.
+    ``originals`` (the pitch of the notes themselves) can be left out. With
+    ``prime_seconds``, the condition "primed" also plays each note's first seconds
+    as they are and measures only what the decoder makes of the rest.
     """
     if not notes:
         raise WaveNetError("nothing to evaluate: no notes")
     rows = []
     played = []
-    bar = tqdm(total=len(notes) * (1 + originals + len(shifts)), desc="evaluating",
-               unit="clip", disable=not progress)
+    primed = round(prime_seconds * sample_rate)
+    if primed and not all(primed < len(note.audio) for note in notes):
+        raise WaveNetError(f"a prime of {prime_seconds} s leaves nothing to play of the "
+                           f"shortest note")
+    bar = tqdm(total=len(notes) * (1 + originals + len(shifts) + bool(primed)),
+               desc="evaluating", unit="clip", disable=not progress)
     for note in notes if originals else ():
         rows.append(_row(note, "original", note.pitch,
                          measure_pitch(note.audio, sample_rate, note.pitch)))
@@ -224,13 +230,26 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
                              measure_pitch(audio, sample_rate, target), distance))
             played.append((condition_name(shift), note, audio))
             bar.update()
+    if primed:
+        n_classes = model.config.decoder.n_classes
+        outputs = synthesis.decode_all(
+            model, zs, [n.pitch for n in notes], batch_size, temperature, seed, progress=False,
+            primes=[mu_law.encode(n.audio[:primed], n_classes) for n in notes])
+        for note, audio in zip(notes, outputs, strict=True):
+            rest = audio[primed:]
+            rows.append(_row(note, "primed", note.pitch,
+                             measure_pitch(rest, sample_rate, note.pitch),
+                             log_mel_distance(rest, note.audio[primed:], sample_rate)))
+            played.append(("primed", note, audio))
+            bar.update()
     bar.close()
-    conditions = ["original"] * originals + [condition_name(s) for s in (0, *shifts)]
+    conditions = (["original"] * originals + [condition_name(s) for s in (0, *shifts)]
+                  + ["primed"] * bool(primed))
     results = {
         "nll_bits": (float(np.mean(nll_bits(model, notes))) if likelihood
                      else None),
         "summary": {c: _summary([r for r in rows if r["condition"] == c],
-                                c == "reconstruction") for c in conditions},
+                                c in ("reconstruction", "primed")) for c in conditions},
         "notes": rows,
     }
     return results, played

@@ -33,12 +33,12 @@ def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, p
     return mu_law.decode(classes, wavenet.config.n_classes)
 
 
-def decode(model, z, pitches, temperature=1.0, seed=None, progress=True):
+def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=None):
     """Float32 audio (batch, frames * hop) decoded from z (batch, bottleneck, frames).
 
     ``pitches``: one MIDI pitch per note, or one for all. The first sample of each note
-    is the silence the decoder starts from; the other frames * hop - 1 are generated.
-    A 2-D z (one note) gives 1-D audio.
+    is the silence the decoder starts from, or the ``prime`` (int classes (batch, P),
+    fed as they are); the other samples are generated. A 2-D z (one note) gives 1-D audio.
     """
     decoder = model.decoder
     xp = model.xp
@@ -54,14 +54,21 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True):
         raise WaveNetError(f"need one pitch per note ({batch}), got {pitches}") from None
     if pitches.min() < 0 or pitches.max() >= MIDI_PITCHES:
         raise WaveNetError(f"pitches must lie in 0..{MIDI_PITCHES - 1}, got {pitches.tolist()}")
-    silence = decoder.config.n_classes // 2
-    classes = np.full((batch, frames * model.hop), silence, np.int32)
-    if classes.shape[1] > 1:
+    classes = np.full((batch, frames * model.hop), decoder.config.n_classes // 2, np.int32)
+    if prime is not None:
+        prime = np.asarray(prime, np.int32).reshape(batch, -1)
+        if not 1 <= prime.shape[1] < classes.shape[1]:
+            raise WaveNetError(f"a prime of {prime.shape[1]} samples leaves none of the "
+                               f"{classes.shape[1]} to generate")
+        classes[:, :prime.shape[1]] = prime
+    fed = 1 if prime is None else prime.shape[1]
+    if classes.shape[1] > fed:
         ids = xp.asarray(pitches, np.int32)
-        classes[:, 1:] = generate(decoder, classes.shape[1] - 1, batch, temperature,
-                                  model.pitch_ids(ids), z, seed=seed, progress=progress,
-                                  source=model.pitch_source(pitches, classes.shape[1] - 1),
-                                  periods=model.pitch_periods(pitches))
+        classes[:, fed:] = generate(decoder, classes.shape[1] - fed, batch, temperature,
+                                    model.pitch_ids(ids), z, prime=classes[:, :fed], seed=seed,
+                                    progress=progress,
+                                    source=model.pitch_source(pitches, classes.shape[1] - 1),
+                                    periods=model.pitch_periods(pitches))
     audio = mu_law.decode(classes, decoder.config.n_classes)
     return audio[0] if single else audio
 
@@ -99,13 +106,17 @@ def encode_all(model, audios, batch_size=1):
         yield from model.encode(np.stack(chunk))
 
 
-def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, progress=True):
-    """Audio per (z, pitch) pair, decoding up to ``batch_size`` equal-length notes at once."""
+def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, progress=True,
+               primes=None):
+    """Audio per (z, pitch) pair, decoding up to ``batch_size`` equal-length notes at once;
+    ``primes``: one prime (int classes) per note, all of one length, or None."""
     audio = []
-    pairs = list(zip(zs, pitches, strict=True))
-    for i, chunk in enumerate(chunks(pairs, batch_size, lambda pair: pair[0].shape)):
-        z = np.stack([pair[0] for pair in chunk])
+    primes = [None] * len(zs) if primes is None else primes
+    notes = list(zip(zs, pitches, primes, strict=True))
+    for i, chunk in enumerate(chunks(notes, batch_size, lambda note: note[0].shape)):
+        z = np.stack([note[0] for note in chunk])
+        prime = None if chunk[0][2] is None else np.stack([note[2] for note in chunk])
         chunk_seed = None if seed is None else seed + i
-        audio.extend(decode(model, z, [pair[1] for pair in chunk], temperature, chunk_seed,
-                            progress))
+        audio.extend(decode(model, z, [note[1] for note in chunk], temperature, chunk_seed,
+                            progress, prime))
     return audio

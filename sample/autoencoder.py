@@ -79,6 +79,9 @@ def build_parser():
     evaluate.add_argument("--limit", type=int, help="only the first N notes")
     evaluate.add_argument("--shift", default="",
                           help="also re-pitch every note by these semitones, e.g. -5,5")
+    evaluate.add_argument("--prime-seconds", type=float, default=0.0,
+                          help="also play each note's first seconds as they are and measure "
+                               "the pitch of the decoder's continuation (default 0: not)")
     evaluate.set_defaults(split="test", seconds=2.0, seed=0, out="result/evaluation")
     return parser
 
@@ -92,11 +95,16 @@ def run_evaluate(args, model, rate, max_samples):
     chosen = [evaluation.Note(n.name, n.record.family_str if n.record else "unknown", n.pitch,
                               sampling_inputs.read_note(n, model.hop, max_samples))
               for n in notes]
+    if args.prime_seconds < 0:
+        raise chainer_wavenet.WaveNetError(f"--prime-seconds must be >= 0, got "
+                                           f"{args.prime_seconds}")
     results, played = evaluation.evaluate(model, chosen, rate, shifts, args.temperature,
-                                          args.batch, args.seed)
+                                          args.batch, args.seed,
+                                          prime_seconds=args.prime_seconds)
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
                "settings": {"split": args.split, "seconds": args.seconds, "seed": args.seed,
-                            "temperature": args.temperature, "shifts": shifts},
+                            "temperature": args.temperature, "shifts": shifts,
+                            "prime_seconds": args.prime_seconds},
                **results}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
     audio_dir = ensure_output_dir(out / "audio")

@@ -16,6 +16,7 @@ from chainer_wavenet import evaluation, mu_law, snapshot
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.config import EncoderConfig, autoencoder_config, with_pitch_input
 from chainer_wavenet.data.render import NoteRenderer, render_nsynth
+from chainer_wavenet.errors import WaveNetError
 
 pytestmark = pytest.mark.slow
 
@@ -91,6 +92,26 @@ def test_evaluate_reports_each_condition_and_skips_unplayable_shifts():
         assert row["target_pitch"] == expected
 
 
+def test_a_primed_note_starts_as_the_original_and_only_its_rest_is_measured():
+    model = make_autoencoder(seed=4)
+    rng = np.random.default_rng(5)
+    notes = [evaluation.Note(f"n{i}", "flute", 60 + i, rng.uniform(-0.3, 0.3, 64).astype(
+        np.float32)) for i in range(2)]
+    results, played = evaluation.evaluate(model, notes, RATE, batch_size=2, progress=False,
+                                          prime_seconds=16 / RATE)
+    assert list(results["summary"]) == ["original", "reconstruction", "primed"]
+    assert "log_mel_db" in results["summary"]["primed"]
+    primed = [(note, audio) for condition, note, audio in played if condition == "primed"]
+    assert len(primed) == 2
+    for note, audio in primed:
+        np.testing.assert_array_equal(audio[:16], mu_law.decode(mu_law.encode(
+            note.audio[:16], 32), 32))
+        assert not np.array_equal(audio[16:], mu_law.decode(mu_law.encode(note.audio[16:], 32),
+                                                            32))
+    with pytest.raises(WaveNetError, match="leaves nothing to play"):
+        evaluation.evaluate(model, notes, RATE, progress=False, prime_seconds=64 / RATE)
+
+
 def test_evaluate_command_end_to_end(tmp_path):
     render_nsynth(tmp_path / "notes", programs=(73, 56), pitches=(60, 64, 67),
                   fractions=(0.34, 0.33, 0.33), progress=False)
@@ -102,13 +123,13 @@ def test_evaluate_command_end_to_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     command = [sys.executable, "sample/autoencoder.py", "evaluate", "--model", model_path,
                "--dataset", tmp_path / "notes", "--split", "test", "--seconds", "0.5",
-               "--shift=-2,3", "--batch", "3", "--out", out]
+               "--shift=-2,3", "--batch", "3", "--prime-seconds", "0.1", "--out", out]
     result = subprocess.run([str(c) for c in command], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     results = json.loads((out / "evaluation.json").read_text())
     assert (out / "evaluation.png").read_bytes()[:4] == b"\x89PNG"
-    assert len(list((out / "audio").glob("*.wav"))) == 3 * tested
+    assert len(list((out / "audio").glob("*.wav"))) == 4 * tested
     assert results["settings"]["shifts"] == [-2, 3]
     # The table printed is the JSON's summary.
     for condition, summary in results["summary"].items():
