@@ -79,6 +79,28 @@ def measure_pitch(audio, sample_rate, pitch):
     return PitchMeasure(cents, float(voiced.mean()))
 
 
+def estimate_pitch(audio, sample_rate, lowest=24, highest=108):
+    """The MIDI pitch nearest the median f0 of ``audio`` (pYIN over MIDI ``lowest`` to
+    ``highest``, or the Nyquist frequency), and the f0's offset from it in cents; None
+    when no frame is voiced."""
+    import librosa
+
+    audio = np.asarray(audio, np.float32).reshape(-1)
+    fmin = float(midi_to_hz(lowest))
+    fmax = float(min(midi_to_hz(highest), 0.45 * sample_rate))
+    frame_length = 2 ** math.ceil(math.log2(2.2 * sample_rate / fmin))
+    if len(audio) < frame_length:
+        return None
+    f0, voiced, _ = librosa.pyin(audio, fmin=fmin, fmax=fmax, sr=sample_rate,
+                                 frame_length=frame_length, hop_length=frame_length // 4,
+                                 center=False)
+    voiced = voiced & np.isfinite(f0)
+    if not voiced.any():
+        return None
+    midi = float(hz_to_midi(np.median(f0[voiced])))
+    return round(midi), 100.0 * (midi - round(midi))
+
+
 def _mel_db(audio, sample_rate):
     power = mel.mel_power(np.asarray(audio, np.float64), sample_rate, DISTANCE_MEL)
     return 10.0 * np.log10(np.maximum(power, 1e-20))

@@ -163,12 +163,12 @@ class NoteInput:
 
 
 def select_notes(wavs=(), dataset=None, split=None, names=None, limit=None, pitch=None,
-                 rate=DEFAULT_SAMPLE_RATE, count=None, need_pitch=False):
+                 rate=DEFAULT_SAMPLE_RATE, count=None):
     """The notes a command line asks for: WAV files, or notes of an NSynth split.
 
     ``names`` picks dataset notes by note_str (default: all, or the first ``count``);
     ``limit`` keeps the first N; ``pitch`` replaces every note's pitch; ``count``
-    demands exactly that many notes; ``need_pitch`` demands a pitch for each.
+    demands exactly that many notes. A WAV file's pitch is ``pitch`` (None: unknown).
     """
     if wavs and dataset is not None:
         raise WaveNetError("give WAV files or --dataset, not both")
@@ -197,9 +197,6 @@ def select_notes(wavs=(), dataset=None, split=None, names=None, limit=None, pitc
             raise WaveNetError(f"{note.where}: two inputs are named {note.name!r}; their "
                                f"outputs would collide, so rename one")
         seen.add(note.name)
-        if need_pitch and note.pitch is None:
-            raise WaveNetError(f"--pitch: required for WAV inputs such as {note.where} "
-                               f"(their MIDI pitch, 0..127)")
     return notes
 
 

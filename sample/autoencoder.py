@@ -8,6 +8,7 @@
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -48,7 +49,8 @@ def common_arguments():
     parser.add_argument("--note", action="append", metavar="NAME",
                         help="a note of --dataset by name (repeat for more)")
     parser.add_argument("--pitch", type=int,
-                        help="MIDI pitch 0..127 of WAV inputs; replaces a dataset note's pitch")
+                        help="MIDI pitch 0..127 of WAV inputs (default: estimated from "
+                             "their f0); replaces a dataset note's pitch")
     parser.add_argument("--seconds", type=float,
                         help="use only the first seconds of each note (default: all of it)")
     add_device_arguments(parser)
@@ -175,8 +177,22 @@ PLANS = {"reconstruct": plan_reconstruct, "pitch": plan_pitch, "interpolate": pl
 
 
 def select(args, rate, limit=None, count=None, need_pitch=False):
-    return sampling_inputs.select_notes(args.wavs, args.dataset, args.split, args.note, limit,
-                                        args.pitch, rate, count, need_pitch)
+    """The notes asked for; a WAV given without --pitch gets the pitch its f0 says."""
+    notes = sampling_inputs.select_notes(args.wavs, args.dataset, args.split, args.note, limit,
+                                         args.pitch, rate, count)
+    return [with_estimated_pitch(n, rate) if need_pitch and n.pitch is None else n
+            for n in notes]
+
+
+def with_estimated_pitch(note, rate):
+    estimate = evaluation.estimate_pitch(note.read(), rate)
+    if estimate is None:
+        raise chainer_wavenet.WaveNetError(f"{note.where}: no pitch found in it; give its "
+                                           f"MIDI pitch with --pitch")
+    pitch, cents = estimate
+    print(f"{note.where}: pitch estimated as MIDI {pitch} ({cents:+.0f} cents); --pitch "
+          f"sets it")
+    return dataclasses.replace(note, pitch=pitch)
 
 
 def main(args):

@@ -199,12 +199,20 @@ def test_reconstruct_dataset_notes(models, dataset, tmp_path):
         assert_written(tmp_path / f"{name}_reconstruction.wav", audio)
 
 
-def test_reconstruct_whole_wav_needs_a_pitch(models, dataset, tmp_path):
-    note = dataset / "audio" / f"{NOTES[1][0]}.wav"
-    common = ("reconstruct", "--model", models["autoencoder"], "--out", tmp_path, note)
-    refused(run("autoencoder", *common), "--pitch", str(note))
-    ok(run("autoencoder", *common, "--pitch", 60))
-    assert len(wav(tmp_path / f"{NOTES[1][0]}_reconstruction.wav")) == NOTE_SAMPLES
+def test_reconstruct_wav_estimates_its_pitch_unless_given(models, dataset, tmp_path):
+    note = dataset / "audio" / f"{NOTES[1][0]}.wav"  # a sine at MIDI 60
+    common = ("reconstruct", "--model", models["autoencoder"], note, "--seed", 0)
+    estimated = ok(run("autoencoder", *common, "--out", tmp_path / "estimated"))
+    assert f"{note}: pitch estimated as MIDI 60 (" in estimated.stdout
+    ok(run("autoencoder", *common, "--pitch", 60, "--out", tmp_path / "given"))
+    name = f"{NOTES[1][0]}_reconstruction.wav"
+    assert len(wav(tmp_path / "given" / name)) == NOTE_SAMPLES
+    np.testing.assert_array_equal(wav(tmp_path / "estimated" / name),
+                                  wav(tmp_path / "given" / name))
+    silent = tmp_path / "silent.wav"
+    write_wav(silent, np.zeros(NOTE_SAMPLES, np.float32), RATE)
+    refused(run("autoencoder", "reconstruct", "--model", models["autoencoder"], silent,
+                "--out", tmp_path / "silent"), f"{silent}: no pitch found in it", "--pitch")
 
 
 def test_pitch_shift(models, dataset, tmp_path):

@@ -205,10 +205,9 @@ def test_select_wav_notes(tmp_path):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         write_wav(tmp_path / name, np.zeros(50), 16000)
         paths.append(tmp_path / name)
-    notes = sampling_inputs.select_notes(paths[:2], pitch=60, need_pitch=True)
+    notes = sampling_inputs.select_notes(paths[:2], pitch=60)
     assert [(n.name, n.pitch) for n in notes] == [("a", 60), ("b", 60)]
-    with pytest.raises(WaveNetError, match="--pitch: required"):
-        sampling_inputs.select_notes(paths[:2], need_pitch=True)
+    assert [n.pitch for n in sampling_inputs.select_notes(paths[:2])] == [None, None]
     with pytest.raises(WaveNetError, match="two inputs are named 'a'"):
         sampling_inputs.select_notes(paths)
     with pytest.raises(WaveNetError, match="takes 1 note"):
