@@ -12,6 +12,7 @@ Adam's two moments, and the process's peak resident size.
 """
 
 import argparse
+import functools
 import os
 import resource
 import sys
@@ -45,9 +46,15 @@ def step_memory(step, xp):
         tracemalloc.stop()
         return peak
     pool = xp.get_default_memory_pool()
+    pool.free_all_blocks()  # blocks freed by earlier steps would serve this one unseen
     before = pool.total_bytes()
     step()
     return pool.total_bytes() - before
+
+
+def train_step(model, optimizer, x, ids, z):
+    """One Adam step; ``optimizer.update`` computes the loss so that loss scaling applies."""
+    optimizer.update(model.loss, x, ids, z)
 
 
 def measure_batch(model, optimizer, batch, args, device):
@@ -58,24 +65,19 @@ def measure_batch(model, optimizer, batch, args, device):
     x = xp.asarray(rng.integers(0, model.config.n_classes, (batch, samples)), np.int32)
     ids, z = common.random_conditions(model, batch, samples)
 
-    def train_step():
-        loss = model.loss(x, ids, z)
-        model.cleargrads()
-        loss.backward()
-        optimizer.update()
-
     def forward():
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             model(x[:, :-1], ids, z)
 
     loss_bearing = batch * args.length
-    train = common.measure(train_step, args.repeat, device)
+    step = functools.partial(train_step, model, optimizer, x, ids, z)
+    train = common.measure(step, args.repeat, device)
     teacher_forced = common.measure(forward, args.repeat, device)
     return {f"train {batch}": loss_bearing / train["wall_s"],
             f"train cpu {batch}": loss_bearing / train["cpu_s"],
             f"forward {batch}": loss_bearing / teacher_forced["wall_s"],
             f"forward cpu {batch}": loss_bearing / teacher_forced["cpu_s"],
-            f"step memory {batch}": step_memory(train_step, xp) / 2 ** 20}
+            f"step memory {batch}": step_memory(step, xp) / 2 ** 20}
 
 
 def measure_all(args, device):

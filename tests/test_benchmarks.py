@@ -131,3 +131,51 @@ def test_training_benchmark_counts_the_positions_that_carry_the_loss(benchmark, 
     assert not np.array_equal(model.head2.W.array, before), "a train step updates the weights"
     for name in ("train 3", "train cpu 3", "forward 3", "forward cpu 3"):
         assert figures[name] == 3 * 40
+
+
+@pytest.mark.parametrize("scale, scales", [(None, [1.0, 2.0]), (2.0 ** 10, [2.0 ** 10] * 2)],
+                         ids=["dynamic", "fixed"])
+def test_training_step_scales_the_loss_and_unscales_the_gradients(benchmark, scale, scales):
+    """With loss scaling, the gradients Adam's hooks see are the loss scale times the plain
+    ones (dynamic scaling starts at 1 and doubles after a finite step), and the weights take
+    the same steps as without scaling."""
+    training = benchmark("training")
+    rng = np.random.default_rng(4)
+    plain, scaled = make_wavenet(), make_wavenet()
+    x = rng.integers(0, plain.config.n_classes, (2, plain.receptive_field + 16)).astype(np.int32)
+    seen = {}
+    for name, model in (("plain", plain), ("scaled", scaled)):
+        optimizer = chainer.optimizers.Adam()
+        optimizer.setup(model)
+        if name == "scaled":
+            optimizer.loss_scaling(scale=scale)
+        seen[name] = []
+        optimizer.add_hook(lambda opt, grads=seen[name]: grads.append(opt.target.head2.W.grad
+                                                                      .copy()), timing="pre")
+        for _ in scales:
+            training.train_step(model, optimizer, x, None, None)
+    for factor, plain_grad, scaled_grad in zip(scales, seen["plain"], seen["scaled"],
+                                               strict=True):
+        np.testing.assert_allclose(scaled_grad, factor * plain_grad, rtol=1e-5, atol=1e-12)
+    for (name, a), (_, b) in zip(sorted(plain.namedparams()), sorted(scaled.namedparams()),
+                                 strict=True):
+        np.testing.assert_allclose(b.array, a.array, rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+class CUBLASError(RuntimeError):
+    """Named as CuPy names cuBLAS's errors (cupy_backends.cuda.libs.cublas)."""
+
+
+class CUDARuntimeError(RuntimeError):
+    """Named as CuPy names the CUDA runtime's errors (cupy.cuda.runtime)."""
+
+
+@pytest.mark.parametrize("error, out_of_memory", [
+    (MemoryError("Out of memory allocating 1,024 bytes"), True),
+    (CUBLASError("CUBLAS_STATUS_ALLOC_FAILED"), True),
+    (CUDARuntimeError("cudaErrorMemoryAllocation: out of memory"), True),
+    (CUBLASError("CUBLAS_STATUS_EXECUTION_FAILED"), False),
+    (ValueError("shapes (2,3) and (4,5) not aligned"), False),
+], ids=["memory-error", "cublas-alloc", "cuda-runtime-alloc", "cublas-other", "value-error"])
+def test_largest_batch_search_knows_every_out_of_memory_error(benchmark, error, out_of_memory):
+    assert benchmark("gpu").is_out_of_memory(error) is out_of_memory
