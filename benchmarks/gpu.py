@@ -61,6 +61,20 @@ def generation(name, batches, length, repeat, device):
     return figures
 
 
+# How cuBLAS, cuDNN, cuRAND and the CUDA runtime and driver say they ran out of memory: CuPy
+# raises these as their own errors (CUBLASError, CUDARuntimeError, ...), not as MemoryError.
+OUT_OF_MEMORY_STATUSES = ("CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED",
+                          "CURAND_STATUS_ALLOCATION_FAILED", "cudaErrorMemoryAllocation",
+                          "CUDA_ERROR_OUT_OF_MEMORY")
+
+
+def is_out_of_memory(error):
+    """Whether ``error`` says the host or the GPU ran out of memory (CuPy's own
+    OutOfMemoryError is a MemoryError; the CUDA libraries' errors name a status)."""
+    return isinstance(error, MemoryError) or any(status in str(error)
+                                                 for status in OUT_OF_MEMORY_STATUSES)
+
+
 def free_memory(device):
     gc.collect()
     if device.xp is not np:
@@ -82,7 +96,9 @@ def largest_training_batch(name, dtype, sizes, device):
         while batch <= sizes["max batch"]:
             try:
                 figures = training.measure_batch(model, optimizer, batch, args, device)
-            except MemoryError:  # CuPy's OutOfMemoryError is one
+            except Exception as error:
+                if not is_out_of_memory(error):
+                    raise
                 break
             finally:
                 free_memory(device)
