@@ -12,6 +12,14 @@ def add_device_arguments(parser):
                         help="Chainer device specifier (@numpy, @cupy:0); overrides --gpu")
 
 
+def what_to_do_without_cupy(error):
+    """Advice for the ``error`` Chainer met importing CuPy: install it, or its own reason."""
+    if isinstance(error, ModuleNotFoundError) and error.name == "cupy":
+        return "install the 'gpu' extra (cupy) on a GPU machine"
+    return (f"CuPy is installed but Chainer cannot use it ({type(error).__name__}: {error}); "
+            f"install the CuPy build for this machine's CUDA")
+
+
 def get_device(gpu=-1, device=None):
     """A chainer device for ``--device`` or ``--gpu``; WaveNetError when it cannot be used."""
     flag = f"--device {device}" if device is not None else f"--gpu {gpu}"
@@ -21,7 +29,7 @@ def get_device(gpu=-1, device=None):
 
         if not cuda.available:
             raise WaveNetError(f"{flag}: CuPy with a working CUDA GPU is not available here; "
-                               f"install the 'gpu' extra (cupy) on a GPU machine, or use "
+                               f"{what_to_do_without_cupy(cuda._resolution_error)}, or use "
                                f"--gpu -1 for the CPU")
     try:
         chosen = chainer.get_device(spec)

@@ -28,6 +28,7 @@ from unprivileged import run_unprivileged
 
 from chainer_wavenet import cli, snapshot
 from chainer_wavenet.audio import CLIP_TOLERANCE, read_wav
+from chainer_wavenet.device import what_to_do_without_cupy
 from chainer_wavenet.errors import WaveNetError
 
 RATE = 16000
@@ -444,6 +445,16 @@ def test_device_that_cannot_be_used(capsys, models, speakers, out, name, device)
         assert refusal_reason() in line
         if not gpu_count():
             assert "CuPy with a working CUDA GPU is not available" in line and "--gpu -1" in line
+
+
+def test_cupy_that_cannot_be_used_is_refused_with_chainers_reason():
+    """Without CuPy: install it; with a CuPy Chainer could not import: why it could not."""
+    missing = ModuleNotFoundError("No module named 'cupy'", name="cupy")
+    assert what_to_do_without_cupy(missing) == "install the 'gpu' extra (cupy) on a GPU machine"
+    broken = ImportError("libcudart.so.13: cannot open shared object file")
+    advice = what_to_do_without_cupy(broken)
+    assert "ImportError: libcudart.so.13: cannot open shared object file" in advice
+    assert "'gpu' extra" not in advice
 
 
 # Output folders
