@@ -1,7 +1,8 @@
 """WAV files in and out, with the checks that turn a bad file into a clear message.
 
 Inside the project audio is float32, mono, 1-D, in [-1, 1]. Reading accepts 8, 16, 24 and
-32-bit PCM and 32/64-bit float WAVs; writing produces 16-bit PCM.
+32-bit PCM and 32/64-bit float WAVs (and FLAC files named .flac, through ``read_audio``);
+writing produces 16-bit PCM.
 """
 
 import os
@@ -32,16 +33,27 @@ def read_wav(path, sample_rate=None):
     out-of-range float values) raises WaveNetError with a message that starts with
     the path.
     """
+    return read_audio(path, sample_rate, mono=True)[0]
+
+
+def read_audio(path, sample_rate=None, mono=False):
+    """Read a WAV file (or a FLAC file named ``.flac``) as ``(samples, rate)``.
+
+    Samples are float32 in [-1, 1], shaped (frames,) for one channel and (frames,
+    channels) for more. ``sample_rate`` and ``mono`` make a file at another rate, or
+    with several channels, an error; every other check is that of :func:`read_wav`.
+    """
     path = Path(path)
     if not path.exists():
         raise WaveNetError(f"{path}: file not found")
     if path.is_dir():
         raise WaveNetError(f"{path}: is a folder, not a WAV file")
+    formats = ("FLAC",) if path.suffix.lower() == ".flac" else WAV_FORMATS
     try:
         with soundfile.SoundFile(path) as wav:
-            _check_header(path, wav, sample_rate)
+            _check_header(path, wav, sample_rate, mono, formats)
             dtype = "float64" if wav.subtype == "DOUBLE" else "float32"
-            frames = wav.frames
+            frames, rate = wav.frames, wav.samplerate
             audio = wav.read(frames, dtype=dtype, always_2d=False)
     except soundfile.LibsndfileError as error:
         raise WaveNetError(
@@ -55,15 +67,15 @@ def read_wav(path, sample_rate=None):
             f"{path}: truncated WAV: header promises {frames} frames, only {len(audio)} "
             "could be read; copy or export the file again"
         )
-    return _checked_samples(path, audio)
+    return _checked_samples(path, audio), rate
 
 
-def _check_header(path, wav, sample_rate):
-    if wav.format not in WAV_FORMATS:
+def _check_header(path, wav, sample_rate, mono, formats):
+    if wav.format not in formats:
         raise WaveNetError(
             f"{path}: is a {wav.format} file, not a WAV; convert it, e.g. `sox in.flac out.wav`"
         )
-    if wav.channels != 1:
+    if mono and wav.channels != 1:
         raise WaveNetError(
             f"{path}: has {wav.channels} channels, only mono is supported; "
             "mix it down, e.g. `sox in.wav -c 1 out.wav`"

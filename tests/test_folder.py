@@ -74,10 +74,27 @@ def test_folder_without_wavs_says_where_it_looked(tmp_path):
 
 def test_bad_file_is_named(tmp_path, make_wav):
     make_wav("alice/good.wav")
-    bad = make_wav("bob/fast.wav", sample_rate=8000)
-    with pytest.raises(WaveNetError, match="8000 Hz, expected 16000 Hz") as error:
+    bad = make_wav("bob/bad.wav")
+    bad.write_bytes(bad.read_bytes()[:60])
+    with pytest.raises(WaveNetError, match="truncated WAV") as error:
         load_folder(tmp_path, 16000)
     assert str(error.value).startswith(str(bad))
+
+
+def test_other_rates_are_resampled_and_stereo_mixed_down(tmp_path, make_wav, sine):
+    make_wav("alice/slow.wav", sine(440, samples=800, sample_rate=8000), sample_rate=8000)
+    tone = sine(440, samples=2205, sample_rate=22050)
+    make_wav("bob/stereo.wav", np.stack([tone, tone], axis=1), sample_rate=22050)
+    make_wav("bob/native.wav")
+    data = load_folder(tmp_path, 16000)
+    assert [len(w) for w in data.waveforms] == [1600, 1600, 1600]
+    expected = mu_law.encode(sine(440, samples=1600))
+    for waveform in data.waveforms:  # the same 440 Hz tone, to a class or two
+        assert np.abs(waveform[100:-100] - expected[100:-100]).max() <= 2
+    assert data.conversion.resampled == {8000: 1, 22050: 1}
+    assert data.conversion.mixed_down == 1
+    assert data.conversion.describe() == ("2 files resampled to 16000 Hz (1 from 8000 Hz, "
+                                          "1 from 22050 Hz); 1 mixed down to mono")
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
     python train/wavenet.py --dataset DIR [--gpu 0] [--preset small|S|paper] [--out result/wavenet]
     python train/wavenet.py --dataset DIR --mel 80 --mel-hop 256    # a mel-conditioned vocoder
+    python train/wavenet.py --dataset VCTK-Corpus --speakers 4 --trim-silence 30   # speech
+
+Files at other rates are resampled to --sample-rate and stereo files mixed down, on load.
 """
 
 import argparse
@@ -24,11 +27,19 @@ from chainer_wavenet.wavenet import WaveNet  # noqa: E402
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True,
-                        help="folder of WAV files, or of one subfolder of WAVs per speaker")
+                        help="folder of WAV files, or of one subfolder of WAVs per speaker, "
+                             "or VCTK as downloaded (the folder holding wav48 and txt)")
+    parser.add_argument("--speakers", metavar="NAMES|N",
+                        help="train on these speaker folders only: names separated by commas "
+                             "(p225,p226), or a count (4: the first four by name)")
+    parser.add_argument("--trim-silence", type=float, metavar="DB",
+                        help="cut each file's leading and trailing audio more than DB below "
+                             "its peak before cropping (default: keep it)")
     parser.add_argument("--preset", choices=sorted(WAVENET_PRESETS), default="small",
                         help="model size: small (CPU, default), S (benchmark), paper")
     parser.add_argument("--sample-rate", type=int, default=16000,
-                        help="rate every WAV must have (default 16000)")
+                        help="the model's rate; files at other rates are resampled to it "
+                             "(default 16000)")
     parser.add_argument("--validation-fraction", type=float, default=0.1,
                         help="share of files held out for validation (default 0.1)")
     mel = MelSettings()
@@ -61,8 +72,12 @@ def main(args):
     if args.mel:
         mel = MelSettings(n_mels=args.mel, hop=args.mel_hop, n_fft=args.mel_window)
         mel.check(args.sample_rate)
+    if args.trim_silence is not None and not args.trim_silence > 0:
+        raise chainer_wavenet.WaveNetError(f"--trim-silence must be a positive number of dB, "
+                                           f"got {args.trim_silence}")
     check_resumed_features(args, mel)
-    data = load_folder(args.dataset, args.sample_rate, cache=args.cache)
+    data = load_folder(args.dataset, args.sample_rate, cache=args.cache, speakers=args.speakers,
+                       trim_db=args.trim_silence)
     config = dataclasses.replace(WAVENET_PRESETS[args.preset], n_global=data.n_speakers,
                                  local_channels=args.mel, local_hop=mel.hop if mel else 1)
     train, valid = data.split(args.validation_fraction, seed=args.seed)
@@ -76,6 +91,7 @@ def main(args):
     runner.say(f"{len(train)} training and {len(valid)} validation files, {speakers}; "
                f"receptive field {config.receptive_field} samples; "
                f"{len(crops[0])} training crops of {crops[0].crop_size} samples")
+    runner.say(f"on load: {data.conversion.describe()}")
     metadata = {"sample_rate": args.sample_rate, "speakers": data.speaker_names}
     if mel:
         metadata["mel"] = mel.to_dict()

@@ -4,10 +4,11 @@ Layouts::
 
     root/a.wav, root/b.wav, ...          no speakers
     root/alice/*.wav, root/bob/**/*.wav  one speaker per top-level subfolder
+    VCTK-Corpus/wav48/p225/*.wav         VCTK as downloaded (see ``vctk``)
 
-WAV files are found recursively (``.wav`` in any case); names starting with a dot
-(temporary files, macOS ``._`` resource files) are skipped. Each file is decoded and
-mu-law encoded once, on load.
+Audio files are found recursively (``.wav`` and ``.flac`` in any case); names starting with
+a dot (temporary files, macOS ``._`` resource files) are skipped. Each file is decoded,
+brought to the model's rate and to mono (see ``conversion``) and mu-law encoded once, on load.
 """
 
 from dataclasses import dataclass, field
@@ -16,9 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from chainer_wavenet import mu_law
-from chainer_wavenet.audio import read_wav
-from chainer_wavenet.data.class_cache import cached_classes
+from chainer_wavenet.data import vctk
+from chainer_wavenet.data.class_cache import cached_load
+from chainer_wavenet.data.conversion import Conversion, ConversionSummary
 from chainer_wavenet.errors import WaveNetError
+
+AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 @dataclass
@@ -28,6 +32,7 @@ class WavFolder:
     ``speakers`` holds one int32 id per waveform (an index into ``speaker_names``),
     or is None when the folder has no speaker subfolders. ``names`` label each
     waveform in messages: the file path, plus which part of it after a one-file split.
+    ``conversion`` tells what loading did to the files (resampling, mixing down, trimming).
     """
 
     waveforms: list
@@ -37,6 +42,7 @@ class WavFolder:
     n_classes: int = 256
     speakers: np.ndarray | None = None
     speaker_names: list = field(default_factory=list)
+    conversion: ConversionSummary | None = None
 
     def __len__(self):
         return len(self.waveforms)
@@ -75,6 +81,7 @@ class WavFolder:
             n_classes=self.n_classes,
             speakers=None if self.speakers is None else self.speakers[indices],
             speaker_names=self.speaker_names,
+            conversion=self.conversion,
         )
 
     def _split_single_file(self, validation_fraction):
@@ -89,12 +96,14 @@ class WavFolder:
         return train, validation
 
 
-def load_folder(root, sample_rate, n_classes=256, cache=None):
-    """Load every WAV file under ``root`` as int32 mu-law classes.
+def load_folder(root, sample_rate, n_classes=256, cache=None, speakers=None, trim_db=None):
+    """Load every audio file under ``root`` as int32 mu-law classes at ``sample_rate``.
 
-    All files must be mono at ``sample_rate``; any bad file raises WaveNetError
-    naming it. Files are taken in sorted path order, speakers in sorted name order.
-    With ``cache`` (a folder) the classes are read-only views of a memory-mapped
+    Files at other rates are resampled, files with several channels mixed down, and with
+    ``trim_db`` their quiet ends cut (see ``conversion``); any bad file raises WaveNetError
+    naming it. ``speakers`` picks speaker folders: names separated by commas, or a count
+    (the first N by name). Files are taken in sorted path order, speakers in sorted name
+    order. With ``cache`` (a folder) the classes are read-only views of a memory-mapped
     file there, in the smallest unsigned type (see ``class_cache``).
     """
     root = Path(root)
@@ -102,42 +111,91 @@ def load_folder(root, sample_rate, n_classes=256, cache=None):
         raise WaveNetError(f"{root}: data folder not found")
     if not root.is_dir():
         raise WaveNetError(f"{root}: is a file; give the folder that holds the WAV files")
-    paths = _find_wavs(root)
+    audio_root = vctk.audio_folder(root)
+    paths = vctk.first_microphone(_find_audio(audio_root))
     if not paths:
-        raise WaveNetError(f"{root}: no .wav files found in this folder or its subfolders")
-    loose = [path for path in paths if path.parent == root]
+        raise WaveNetError(f"{root}: no .wav files (nor .flac) found in this folder or its "
+                           "subfolders")
+    loose = [path for path in paths if path.parent == audio_root]
     if loose and len(loose) < len(paths):
         raise WaveNetError(
-            f"{root}: holds WAV files both directly ({loose[0].name}, ...) and in subfolders; "
-            "put all files in speaker subfolders, or all directly in the folder"
+            f"{audio_root}: holds WAV files both directly ({loose[0].name}, ...) and in "
+            "subfolders; put all files in speaker subfolders, or all directly in the folder"
         )
-    speakers, speaker_names = None, []
+    if loose and speakers is not None:
+        raise WaveNetError(f"--speakers: {audio_root} has no speaker subfolders; leave the "
+                           "flag out, or give a folder of one subfolder per speaker")
+    speaker_ids, speaker_names = None, []
     if not loose:
-        per_file = [path.relative_to(root).parts[0] for path in paths]
-        speaker_names = sorted(set(per_file))
+        speaker_names = _speaker_folders(audio_root, paths)
+        if speakers is not None:
+            speaker_names = select_speakers(speaker_names, speakers, audio_root)
+            paths = [path for path in paths if _owner(path, audio_root) in speaker_names]
         ids = {name: index for index, name in enumerate(speaker_names)}
-        speakers = np.array([ids[name] for name in per_file], dtype=np.int32)
+        speaker_ids = np.array([ids[_owner(path, audio_root)] for path in paths], dtype=np.int32)
+    vctk.check_transcripts(audio_root, paths)
+    conversion = Conversion(sample_rate, trim_db)
     if cache is not None:
-        waveforms = cached_classes(paths, sample_rate, n_classes, cache)
+        waveforms, records = cached_load(paths, n_classes, cache, conversion.load,
+                                         conversion.recipe())
     else:
-        waveforms = [mu_law.encode(read_wav(path, sample_rate), n_classes) for path in paths]
+        waveforms, records = [], []
+        for path in paths:
+            audio, record = conversion.load(path)
+            waveforms.append(mu_law.encode(audio, n_classes))
+            records.append(record)
     return WavFolder(
         waveforms=waveforms,
         paths=paths,
         names=[str(path) for path in paths],
         sample_rate=sample_rate,
         n_classes=n_classes,
-        speakers=speakers,
+        speakers=speaker_ids,
         speaker_names=speaker_names,
+        conversion=ConversionSummary.of(records, conversion),
     )
 
 
-def _find_wavs(root):
+def select_speakers(names, wanted, root):
+    """The speakers of ``names`` that ``wanted`` picks: ``"p225,p226"`` by name, or ``"4"``
+    for the first four by name; in ``names``' order."""
+    wanted = str(wanted).strip()
+    if wanted.isdigit():
+        count = int(wanted)
+        if not 1 <= count <= len(names):
+            raise WaveNetError(f"--speakers {wanted}: {root} holds {len(names)} speaker "
+                               f"folders; give a count from 1 to {len(names)}")
+        return names[:count]
+    picked = {name.strip() for name in wanted.split(",") if name.strip()}
+    unknown = sorted(picked - set(names))
+    if not picked or unknown:
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        missing = ", ".join(unknown) or repr(wanted)
+        raise WaveNetError(f"--speakers: no speaker folder {missing} in {root}; it holds "
+                           f"{shown}")
+    return [name for name in names if name in picked]
+
+
+def _owner(path, root):
+    return path.relative_to(root).parts[0]
+
+
+def _speaker_folders(root, paths):
+    """Sorted speaker names; WaveNetError for a speaker folder without audio."""
+    names = sorted({_owner(path, root) for path in paths})
+    for folder in sorted(root.iterdir()):
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name not in names:
+            raise WaveNetError(f"{folder}: speaker folder holds no audio (.wav or .flac); add "
+                               "its recordings, or move the folder out of the dataset")
+    return names
+
+
+def _find_audio(root):
     found = []
     for path in root.rglob("*"):
         relative = path.relative_to(root).parts
         if any(part.startswith(".") for part in relative):
             continue
-        if path.suffix.lower() == ".wav" and path.is_file():
+        if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
             found.append(path)
     return sorted(found)

@@ -1,0 +1,233 @@
+"""Speech as WaveNet users train it: any rate and stereo converted on load, VCTK's layout,
+a subset of speakers, silence trimmed, and a small espeak-ng corpus made offline."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from chainer_wavenet import snapshot
+from chainer_wavenet.data.conversion import Conversion, trim_silence
+from chainer_wavenet.data.folder import load_folder
+from chainer_wavenet.errors import WaveNetError
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_OVERRIDES = {"OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": ""}
+TINY = ("--preset", "small", "--length", 64, "--batchsize", 2, "--iteration", 2,
+        "--interval", 2, "--validation-fraction", 0, "--keep-snapshots", 0)
+
+
+def tone(frequency, seconds, rate, amplitude=0.5):
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def write(path, audio, rate, subtype="PCM_16", format="WAV"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, audio, rate, subtype=subtype, format=format)
+    return path
+
+
+def write_vctk(root, speakers=("p225", "p226", "p227"), rate=48000):
+    """VCTK 0.80's layout: wav48/pNNN/pNNN_00M.wav at 48 kHz with txt/pNNN/pNNN_00M.txt."""
+    for number, speaker in enumerate(speakers):
+        for sentence in (1, 2):
+            name = f"{speaker}_{sentence:03d}"
+            write(root / "wav48" / speaker / f"{name}.wav",
+                  tone(150 + 50 * number + 10 * sentence, 0.1, rate), rate)
+            (root / "txt" / speaker).mkdir(parents=True, exist_ok=True)
+            (root / "txt" / speaker / f"{name}.txt").write_text("Please call Stella.\n")
+    (root / "speaker-info.txt").write_text("ID AGE GENDER ACCENTS REGION\n")
+    return root
+
+
+def train(*args, check=True):
+    """Run train/wavenet.py; return the finished process."""
+    result = subprocess.run([sys.executable, "train/wavenet.py", *map(str, args)], cwd=ROOT,
+                            env=_env(), capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def _env():
+    return dict(os.environ) | ENV_OVERRIDES
+
+
+# Converting on load
+
+
+def test_conversion_resamples_mixes_down_and_records_it(tmp_path):
+    left, right = tone(440, 0.2, 22050), tone(440, 0.2, 22050, amplitude=0.3)
+    path = write(tmp_path / "stereo.wav", np.stack([left, right], axis=1), 22050)
+    audio, record = Conversion(16000).load(path)
+    assert record == {"rate": 22050, "channels": 2, "trimmed": 0}
+    assert audio.dtype == np.float32 and len(audio) == 3200
+    np.testing.assert_allclose(audio[200:-200], tone(440, 0.2, 16000, 0.4)[200:-200], atol=2e-3)
+
+
+def test_a_flac_file_is_read_but_a_flac_named_wav_is_refused(tmp_path):
+    flac = write(tmp_path / "a.flac", tone(300, 0.1, 48000), 48000, format="FLAC")
+    assert len(Conversion(16000).load(flac)[0]) == 1600
+    disguised = write(tmp_path / "b.wav", tone(300, 0.1, 48000), 48000, format="FLAC")
+    with pytest.raises(WaveNetError, match="is a FLAC file, not a WAV") as error:
+        Conversion(16000).load(disguised)
+    assert str(error.value).startswith(str(disguised))
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("too-low-rate", "sample rate 1000 Hz is too low to train on"),
+    ("empty", "holds no audio"),
+    ("nan", "NaN or infinite"),
+    ("corrupt", "not a readable WAV file"),
+])
+def test_bad_files_are_still_refused_naming_them(tmp_path, kind, message):
+    path = tmp_path / "speaker" / "bad.wav"
+    if kind == "too-low-rate":
+        write(path, tone(100, 0.5, 1000), 1000)
+    elif kind == "empty":
+        write(path, np.zeros(0, np.float32), 22050)
+    elif kind == "nan":
+        write(path, np.full(300, np.nan, np.float32), 22050, subtype="FLOAT")
+    else:
+        path.parent.mkdir()
+        path.write_bytes(b"RIFF" + bytes(range(200)))
+    with pytest.raises(WaveNetError, match=message) as error:
+        load_folder(tmp_path, 16000)
+    assert str(error.value).startswith(str(path))
+
+
+def test_the_cache_holds_the_resampled_classes_per_target_rate(tmp_path):
+    write_vctk(tmp_path / "VCTK-Corpus")
+    plain = load_folder(tmp_path / "VCTK-Corpus", 16000)
+    cached = load_folder(tmp_path / "VCTK-Corpus", 16000, cache=tmp_path / "cache")
+    for mapped, kept in zip(cached.waveforms, plain.waveforms, strict=True):
+        np.testing.assert_array_equal(mapped, kept)
+    assert cached.conversion == plain.conversion and plain.conversion.resampled == {48000: 6}
+    other = load_folder(tmp_path / "VCTK-Corpus", 8000, cache=tmp_path / "cache")
+    assert len(other.waveforms[0]) == len(plain.waveforms[0]) // 2
+    assert len(list((tmp_path / "cache").glob("*.classes"))) == 2
+    again = load_folder(tmp_path / "VCTK-Corpus", 16000, cache=tmp_path / "cache")
+    assert again.conversion == plain.conversion
+    assert len(list((tmp_path / "cache").glob("*.classes"))) == 2
+
+
+# Silence
+
+
+def test_trimming_cuts_the_quiet_ends_only():
+    rate = 16000
+    speech = tone(200, 0.5, rate)
+    hiss = np.full(rate // 4, 1e-3, np.float32)  # -54 dB below the tone's energy
+    audio = np.concatenate([np.zeros(rate // 2, np.float32), speech, hiss])
+    trimmed, removed = trim_silence(audio, 40, rate)
+    assert removed == rate // 2 + rate // 4
+    np.testing.assert_array_equal(trimmed, speech)
+    kept, removed = trim_silence(audio, 60, rate)  # the hiss lies within 60 dB: kept
+    assert removed == rate // 2 and len(kept) == len(speech) + len(hiss)
+    silent = np.zeros(100, np.float32)
+    assert trim_silence(silent, 40, rate)[1] == 0
+
+
+# VCTK's layout and speaker subsets
+
+
+@pytest.mark.parametrize("given", ["VCTK-Corpus", "VCTK-Corpus/wav48"])
+def test_vctk_as_downloaded(tmp_path, given):
+    write_vctk(tmp_path / "VCTK-Corpus")
+    data = load_folder(tmp_path / given, 16000)
+    assert data.speaker_names == ["p225", "p226", "p227"]
+    assert data.speakers.tolist() == [0, 0, 1, 1, 2, 2]
+    assert [p.name for p in data.paths[:2]] == ["p225_001.wav", "p225_002.wav"]
+
+
+def test_vctk_092_flac_takes_the_first_microphone(tmp_path):
+    audio = tmp_path / "VCTK-Corpus-0.92" / "wav48_silence_trimmed"
+    for speaker in ("p225", "p226"):
+        for microphone in ("mic1", "mic2"):
+            write(audio / speaker / f"{speaker}_001_{microphone}.flac", tone(200, 0.1, 48000),
+                  48000, format="FLAC")
+    write(audio / "p226" / "p226_002_mic2.flac", tone(200, 0.1, 48000), 48000, format="FLAC")
+    (tmp_path / "VCTK-Corpus-0.92" / "txt" / "p225").mkdir(parents=True)
+    (tmp_path / "VCTK-Corpus-0.92" / "txt" / "p225" / "p225_001.txt").write_text("Hello.\n")
+    data = load_folder(tmp_path / "VCTK-Corpus-0.92", 16000)
+    assert [p.name for p in data.paths] == ["p225_001_mic1.flac", "p226_001_mic1.flac",
+                                            "p226_002_mic2.flac"]
+
+
+@pytest.mark.parametrize("wanted, expected", [
+    ("p227,p225", ["p225", "p227"]), ("2", ["p225", "p226"]), (" p226 ", ["p226"])])
+def test_a_subset_of_speakers(tmp_path, wanted, expected):
+    data = load_folder(write_vctk(tmp_path / "VCTK-Corpus"), 16000, speakers=wanted)
+    assert data.speaker_names == expected
+    assert [data.speaker_names[i] for i in data.speakers] == [p.parent.name for p in data.paths]
+    assert sorted({p.parent.name for p in data.paths}) == expected
+
+
+@pytest.mark.parametrize("wanted, message", [
+    ("p999", "no speaker folder p999 in .*wav48; it holds p225, p226, p227"),
+    ("4", "holds 3 speaker folders; give a count from 1 to 3"),
+    ("0", "give a count from 1 to 3"),
+    (",", "no speaker folder ','"),
+])
+def test_a_subset_that_is_not_there(tmp_path, wanted, message):
+    with pytest.raises(WaveNetError, match=message):
+        load_folder(write_vctk(tmp_path / "VCTK-Corpus"), 16000, speakers=wanted)
+
+
+def test_a_speaker_folder_without_audio(tmp_path):
+    root = write_vctk(tmp_path / "VCTK-Corpus")
+    (root / "wav48" / "p228").mkdir()
+    (root / "wav48" / "p228" / "notes.txt").write_text("to do")
+    with pytest.raises(WaveNetError, match="speaker folder holds no audio") as error:
+        load_folder(root, 16000)
+    assert str(error.value).startswith(str(root / "wav48" / "p228"))
+
+
+def test_a_transcript_without_audio(tmp_path):
+    root = write_vctk(tmp_path / "VCTK-Corpus")
+    orphan = root / "txt" / "p226" / "p226_003.txt"
+    orphan.write_text("Six spoons of fresh snow peas.\n")
+    with pytest.raises(WaveNetError, match="a transcript without audio") as error:
+        load_folder(root, 16000)
+    assert str(error.value).startswith(str(orphan))
+    assert len(load_folder(root, 16000, speakers="p225,p227")) == 4  # only the chosen checked
+
+
+# The command line
+
+
+@pytest.mark.slow
+def test_training_on_vctk_says_what_loading_did(tmp_path):
+    root = write_vctk(tmp_path / "VCTK-Corpus")
+    stereo = tone(180, 0.1, 22050)
+    write(root / "wav48" / "p226" / "p226_003.wav",
+          np.concatenate([np.zeros(11025, np.float32), stereo])[:, None].repeat(2, axis=1),
+          22050)
+    (root / "txt" / "p226" / "p226_003.txt").write_text("Ask her to bring these things.\n")
+    out = tmp_path / "out"
+    result = train("--dataset", root, "--speakers", "p226,p227", "--trim-silence", 40,
+                   "--out", out, *TINY)
+    assert ("on load: 5 files resampled to 16000 Hz (1 from 22050 Hz, 4 from 48000 Hz); "
+            "1 mixed down to mono; 0.5 s of leading and trailing silence trimmed"
+            ) in result.stdout
+    assert "2 speakers" in result.stdout
+    model = snapshot.load(out / "model.h5")
+    assert model.metadata["speakers"] == ["p226", "p227"]
+    assert model.config.n_global == 2
+
+
+@pytest.mark.slow
+def test_training_refuses_a_bad_subset_in_one_line(tmp_path):
+    root = write_vctk(tmp_path / "VCTK-Corpus")
+    result = train("--dataset", root, "--speakers", "p300", "--out", tmp_path / "out", *TINY,
+                   check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: --speakers: no speaker folder p300 in {root / 'wav48'}; it holds p225, p226, "
+        "p227"]
+    assert not (tmp_path / "out").exists()
