@@ -30,6 +30,7 @@ from chainer_wavenet import cli, snapshot
 from chainer_wavenet.audio import CLIP_TOLERANCE, read_wav
 from chainer_wavenet.device import what_to_do_without_cupy
 from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.training.parallel import check_communicator_device
 
 RATE = 16000
 TRAIN = ("--length", 64, "--batchsize", 2, "--iteration", 2, "--interval", 2,
@@ -457,6 +458,25 @@ def test_cupy_that_cannot_be_used_is_refused_with_chainers_reason():
     assert "'gpu' extra" not in advice
 
 
+
+@pytest.mark.parametrize("device", [("--gpu", 0), ("--device", "@cupy:1")], ids=["gpu", "cupy"])
+@pytest.mark.parametrize("name", ["train/wavenet", "train/autoencoder"])
+def test_naive_communicator_refuses_a_gpu(capsys, speakers, out, name, device):
+    """Refused before MPI or CUDA starts: no mpiexec, no CuPy, no GPU needed here."""
+    line = refused(capsys, speakers.parent, name, "--dataset", speakers, *TRAIN, "--out", out,
+                   "--communicator", "naive", *device,
+                   names=["--communicator naive", " ".join(map(str, device)), "pure_nccl"])
+    assert "--gpu -1" in line
+
+
+@pytest.mark.parametrize("communicator", ["pure_nccl", "flat", "non_cuda_aware"])
+def test_gpu_communicators_refuse_the_cpu(communicator):
+    with pytest.raises(WaveNetError, match=f"--communicator {communicator} trains on GPUs"):
+        check_communicator_device(communicator, -1, "@numpy")
+    check_communicator_device(communicator, -1, "@cupy:0")  # --device overrides --gpu
+    check_communicator_device(None, 0, None)
+
+
 # Output folders
 
 
@@ -509,13 +529,15 @@ def test_debug_shows_the_traceback(capsys, tmp_path):
         run(capsys, "sample/wavenet", "--model", tmp_path / "none.h5", "--debug")
 
 
-@pytest.mark.parametrize("row", ["gpu", "corrupt-wav", "truncated-resume"])
+@pytest.mark.parametrize("row", ["gpu", "naive-gpu", "corrupt-wav", "truncated-resume"])
 def test_rows_as_real_processes(trained, tmp_path, row):
     """The same answers from the command line itself, in a process of its own."""
     dataset, out = (shutil.copytree(path, tmp_path / path.name) for path in trained)
     extra = []
     if row == "gpu":
         extra, named = ["--gpu", str(unusable_gpu())], f"--gpu {unusable_gpu()}"
+    elif row == "naive-gpu":
+        extra, named = ["--communicator", "naive", "--gpu", "0"], "on GPUs use --communicator"
     elif row == "corrupt-wav":
         named = dataset / "bob" / "corrupt.wav"
         named.write_bytes(b"RIFF" + bytes(60))

@@ -206,3 +206,23 @@ def test_single_process_raises_the_error_it_is_asked_to_agree_on():
     assert group.agree("path") == "path"
     with pytest.raises(WaveNetError, match="already holds"):
         group.agree(WaveNetError("out: already holds a training run"))
+
+
+
+@needs_mpi
+def test_each_rank_takes_the_gpu_of_its_rank_whatever_id_the_flags_name(tmp_path):
+    """--gpu K and --device @cupy:K both mean "on GPUs" under MPI: rank r on its machine
+    gets GPU r; CPU flags pass through. Asked of a naive group of 2 real ranks."""
+    program = tmp_path / "devices.py"
+    program.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import chainer_wavenet  # noqa: F401  (sets chainer up)\n"
+        "from chainer_wavenet.training.parallel import MPIGroup\n"
+        "group = MPIGroup('naive')\n"
+        "asked = [(0, None), (5, None), (-1, '@cupy:3'), (-1, None), (0, '@numpy')]\n"
+        "print(json.dumps([group.device(*flags) for flags in asked]))\n")
+    result = mpiexec([program], [program])
+    assert result.returncode == 0, result.stderr
+    answers = sorted(json.loads(line) for line in result.stdout.splitlines())
+    assert answers == [[[rank, None]] * 3 + [[-1, None], [0, "@numpy"]] for rank in (0, 1)]

@@ -18,9 +18,12 @@ from chainer.training import extension
 
 from chainer_wavenet.errors import WaveNetError
 
-# The communicators ChainerMN 7.8.1 offers; all but naive need CuPy and a GPU per process.
+# The communicators ChainerMN 7.8.1 offers. naive hands MPI the gradients where they lie, raw
+# device pointers on a GPU, which only a CUDA-aware MPI can read; the others need CuPy and a
+# GPU per process.
 COMMUNICATORS = ("naive", "flat", "non_cuda_aware", "pure_nccl")
 CPU_COMMUNICATORS = ("naive",)
+GPU_COMMUNICATORS = ("pure_nccl", "flat", "non_cuda_aware")
 
 # Set by the launchers of Open MPI and of MPICH-like MPIs (Hydra, Slurm's PMI) in every process.
 _LAUNCHER_SIZES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
@@ -33,6 +36,30 @@ def add_parallel_arguments(parser):
                              "(run under mpiexec; naive for CPUs, pure_nccl for GPUs)")
 
 
+def uses_gpu(gpu, device):
+    """Whether ``--gpu`` / ``--device`` (which overrides it) ask for a GPU."""
+    return "cupy" in device if device is not None else gpu >= 0
+
+
+def check_communicator_device(communicator, gpu, device):
+    """WaveNetError for a ``--communicator`` that cannot train on the device asked for.
+
+    Asked before MPI starts and before CUDA is touched.
+    """
+    if communicator is None:
+        return
+    flag = f"--device {device}" if device is not None else f"--gpu {gpu}"
+    on_gpu = uses_gpu(gpu, device)
+    if on_gpu and communicator in CPU_COMMUNICATORS:
+        raise WaveNetError(f"--communicator {communicator} with {flag}: it would hand GPU memory "
+                           f"to MPI; on GPUs use --communicator "
+                           f"{', '.join(GPU_COMMUNICATORS)}, or train on CPUs with --gpu -1")
+    if not on_gpu and communicator not in CPU_COMMUNICATORS:
+        raise WaveNetError(f"--communicator {communicator} trains on GPUs: pass --gpu 0 (each "
+                           f"process then takes the GPU of its rank on its machine), or use "
+                           f"--communicator naive on CPUs")
+
+
 class SingleProcess:
     """One process: rank 0 of 1."""
 
@@ -40,8 +67,9 @@ class SingleProcess:
     size = 1
     is_root = True
 
-    def gpu(self, gpu):
-        return gpu
+    def device(self, gpu, device):
+        """``get_device``'s arguments: the flags as given."""
+        return gpu, device
 
     def share(self, dataset, seed):
         return dataset
@@ -93,13 +121,12 @@ class MPIGroup:
         self.is_root = self.rank == 0
         self._agreed = None
 
-    def gpu(self, gpu):
-        """One GPU per process on each machine: the process's rank on its machine."""
-        if gpu < 0 and self.name not in CPU_COMMUNICATORS:
-            raise WaveNetError(f"--communicator {self.name} trains on GPUs: pass --gpu 0 (each "
-                               f"process then takes the GPU of its rank on its machine), or "
-                               f"use --communicator naive on CPUs")
-        return self.comm.intra_rank if gpu >= 0 else gpu
+    def device(self, gpu, device):
+        """``get_device``'s arguments: on GPUs, one per process on each machine, the one of
+        the process's rank on its machine, whatever id ``--gpu`` or ``--device`` names."""
+        if uses_gpu(gpu, device):
+            return self.comm.intra_rank, None
+        return gpu, device
 
     def share(self, dataset, seed):
         """This rank's share of a seeded permutation of ``dataset`` (no data is sent).

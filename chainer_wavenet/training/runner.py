@@ -25,6 +25,7 @@ from chainer_wavenet.training.objective import NonFiniteLoss, Objective
 from chainer_wavenet.training.order import ReproducibleOrder
 from chainer_wavenet.training.parallel import (
     add_parallel_arguments,
+    check_communicator_device,
     create_group,
     launched_as_rank_0,
 )
@@ -91,6 +92,7 @@ def check_training_arguments(args):
         raise WaveNetError(f"--lr-decay must lie in (0, 1], got {args.lr_decay}")
     if not args.grad_clip > 0:
         raise WaveNetError(f"--grad-clip must be > 0, got {args.grad_clip}")
+    check_communicator_device(args.communicator, args.gpu, args.device)
 
 
 def say(message):
@@ -217,7 +219,7 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
 
 def _run_training(group, stop_on_signal, model, train_set, valid_set, args, metadata,
                   extra_extensions):
-    device = get_device(group.gpu(args.gpu), args.device)
+    device = get_device(*group.device(args.gpu, args.device))
     try:
         outcome = _prepare_out(args, model.config) if group.is_root else None
     except WaveNetError as error:
