@@ -18,7 +18,8 @@ def sample_from_logits(logits, temperature, uniform):
     cumulative probability exceeds it.
     """
     xp = chainer.backend.get_array_module(logits)
-    scaled = logits / logits.dtype.type(temperature)
+    # float32 even for float16 logits: a float16 cumsum over 256 classes loses the tail.
+    scaled = logits.astype(np.float32) / np.float32(temperature)
     scaled -= scaled.max(axis=1, keepdims=True)
     weights = xp.exp(scaled)
     cumulative = xp.cumsum(weights, axis=1)
@@ -38,6 +39,15 @@ def check_generation_args(length, batch_size, temperature):
                            f"< 1 sharper), got {temperature}")
 
 
+def _on_device(wavenet, array, dtype=None):
+    """``array`` (NumPy, CuPy or nested lists; None passes) on ``wavenet``'s device, of
+    ``dtype`` if one is given."""
+    if array is None:
+        return None
+    array = wavenet.device.send(array if hasattr(array, "ndim") else np.asarray(array))
+    return array if dtype is None else array.astype(dtype, copy=False)
+
+
 def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
              local_features=None, prime=None, seed=None, progress=False, source=None,
              periods=None):
@@ -50,13 +60,21 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
     """
     check_generation_args(length, batch_size, temperature)
     xp = wavenet.xp
-    silence = wavenet.config.n_classes // 2
+    n_classes = wavenet.config.n_classes
     if prime is None:
-        prime = np.full((batch_size, 1), silence, np.int32)
-    prime = xp.asarray(prime, dtype=np.int32)
+        prime = np.full((batch_size, 1), n_classes // 2, np.int32)
+    prime = _on_device(wavenet, prime)
     if prime.ndim != 2 or prime.shape[0] != batch_size or prime.shape[1] < 1:
         raise WaveNetError(f"priming needs (batch={batch_size}, samples>=1) classes, "
                            f"got shape {prime.shape}")
+    # Checked here: on a GPU an out-of-range class would index the embedding silently.
+    for extreme in (int(prime.min()), int(prime.max())):
+        if not 0 <= extreme < n_classes:
+            raise WaveNetError(f"priming classes must lie in 0..{n_classes - 1}, "
+                               f"got {extreme}")
+    prime = prime.astype(np.int32, copy=False)
+    global_ids = _on_device(wavenet, global_ids, np.int32)
+    local_features = _on_device(wavenet, local_features, wavenet.head2.W.dtype)
     fed = prime.shape[1] + length - 1  # the last new sample is never fed back
     if local_features is not None:
         covered = local_features.shape[2] * wavenet.config.local_hop
@@ -73,7 +91,8 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
     rng = np.random.default_rng(seed)
     uniform = xp.asarray(rng.random((length, batch_size), dtype=np.float32))
     generated = xp.empty((length, batch_size), np.int32)
-    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+    with (chainer.using_device(wavenet.device), chainer.no_backprop_mode(),
+          chainer.using_config("train", False)):
         wavenet.start(batch_size, global_ids, local_features, source, periods, steps=fed)
         for t in range(prime.shape[1] - 1):
             wavenet.step(prime[:, t])

@@ -139,6 +139,26 @@ def test_prime_of_the_wrong_shape_raises(prime):
         generate(make_wavenet(), 5, 2, 1.0, prime=prime)
 
 
+
+@pytest.mark.parametrize("outside", [-1, 32], ids=["negative", "n_classes"])
+def test_prime_classes_outside_the_model_are_refused(outside):
+    prime = np.full((2, 3), 5, np.int32)
+    prime[1, 2] = outside
+    with pytest.raises(WaveNetError, match=f"priming classes must lie in 0..31, got {outside}"):
+        generate(make_wavenet(n_classes=32), 5, 2, 1.0, prime=prime)
+
+
+def test_conditioning_given_as_numpy_arrays_or_lists_generates_the_same():
+    """generate() sends every input to the model's device itself, whatever it is given as."""
+    model = make_wavenet(n_global=3, local_channels=2, local_hop=4)
+    ids, features = random_conditions(model.config, np.random.default_rng(1), 2, 12)
+    prime = np.array([[1, 2, 3], [4, 5, 6]], np.int32)
+    from_arrays = generate(model, 9, 2, 1.0, ids, features, prime, seed=3)
+    from_lists = generate(model, 9, 2, 1.0, ids.tolist(), features.tolist(), prime.tolist(),
+                          seed=3)
+    np.testing.assert_array_equal(from_lists, from_arrays)
+
+
 def test_local_features_must_reach_the_last_fed_sample():
     model = make_wavenet(local_channels=2, local_hop=4)
     prime = np.zeros((1, 3), np.int32)
