@@ -231,3 +231,61 @@ def test_training_refuses_a_bad_subset_in_one_line(tmp_path):
         f"error: --speakers: no speaker folder p300 in {root / 'wav48'}; it holds p225, p226, "
         "p227"]
     assert not (tmp_path / "out").exists()
+
+
+# A speech set made by espeak-ng
+
+
+def make_speech(*args, env=None):
+    return subprocess.run([sys.executable, "train/make_speech.py", *map(str, args)], cwd=ROOT,
+                          env=env or _env(), capture_output=True, text=True, timeout=120)
+
+
+def files(folder):
+    return {p: p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_make_speech_writes_vctk_that_loads_through_resampling(tmp_path):
+    out = tmp_path / "speech"
+    result = make_speech("--out", out, "--voices", 2, "--sentences", 2, "--sample-rate", 48000)
+    assert result.returncode == 0, result.stderr
+    assert "4 recordings of 2 speakers at 48000 Hz" in result.stdout
+    wavs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav"))
+    assert wavs == ["wav48/p001/p001_001.wav", "wav48/p001/p001_002.wav",
+                    "wav48/p002/p002_001.wav", "wav48/p002/p002_002.wav"]
+    assert (out / "txt" / "p002" / "p002_002.txt").read_text() == (
+        "Glue the sheet to the dark blue background.\n")
+    assert soundfile.info(out / "wav48" / "p001" / "p001_001.wav").samplerate == 48000
+    assert not [p for p in out.rglob(".*")]  # no temporary file left
+    data = load_folder(out, 16000, trim_db=40)
+    assert data.speaker_names == ["p001", "p002"]
+    assert data.conversion.resampled == {48000: 4} and data.conversion.trimmed_seconds > 0
+    assert all(len(w) > 16000 for w in data.waveforms)  # over a second of speech each
+    before = files(out)
+    again = make_speech("--out", out, "--voices", 1, "--sentences", 1)
+    assert again.returncode == 2
+    assert again.stderr.strip() == (f"error: {out / 'wav48'}: already exists; choose another "
+                                    "--out, or delete the old set first")
+    assert files(out) == before
+
+
+def test_make_speech_without_espeak_names_the_package(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = make_speech("--out", tmp_path / "speech", "--voices", 1, "--sentences", 1,
+                         env=_env() | {"PATH": str(empty)})
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: espeak-ng: not found; install it "
+                                     "(Debian/Ubuntu: `apt-get install espeak-ng`)")
+    assert not (tmp_path / "speech").exists()
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--voices", 0, "--voices must lie in 1..8, got 0"),
+    ("--sentences", 21, "--sentences must lie in 1..20, got 21"),
+])
+def test_make_speech_refuses_counts_out_of_range(tmp_path, flag, value, message):
+    result = make_speech("--out", tmp_path / "speech", flag, value)
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {message}"
+    assert not (tmp_path / "speech").exists()
