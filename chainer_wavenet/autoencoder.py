@@ -48,8 +48,8 @@ class Encoder(chainer.Chain):
         hop = self.config.hop
         if length % hop:
             raise ValueError(f"encoder input of {length} samples is not a multiple of hop {hop}")
-        scale = self.xp.float32(2.0 / (self.n_classes - 1))
-        h = (x.astype(np.float32) * scale - 1)[:, None, :]
+        scale = np.float32(2.0 / (self.n_classes - 1))
+        h = (x.astype(np.float32) * scale - 1).astype(self.first.W.dtype)[:, None, :]
         pad = self.first.reach // 2
         h = self.first(F.pad(h, ((0, 0), (0, 0), (pad, pad)), "constant"))
         for block in self.blocks:
@@ -90,8 +90,9 @@ class WaveNetAutoencoder(chainer.Chain):
         if not self.config.pitch_harmonics:
             return None
         pitches = chainer.backend.CpuDevice().send(pitches)
-        return self.xp.asarray(harmonic_signal(pitches, length, self.config.sample_rate,
-                                               self.config.pitch_harmonics))
+        signal = harmonic_signal(pitches, length, self.config.sample_rate,
+                                 self.config.pitch_harmonics)
+        return self.xp.asarray(signal, self.decoder.head2.W.dtype)
 
     def pitch_periods(self, pitches):
         """The decoder's pitch periods in samples (batch,) for MIDI ``pitches``, or None if
