@@ -4,8 +4,13 @@ import shutil
 import subprocess
 import sys
 
+import chainer
+import numpy as np
 import pytest
+from model_fixtures import make_wavenet
 from test_resume import ENV, ROOT, write_speaker_folder
+
+from chainer_wavenet.training.objective import DeferredLossCheck, NonFiniteLoss, Objective
 
 FLAGS = ("--validation-fraction", 0.34, "--length", 64, "--batchsize", 2, "--seed", 3,
          "--validation-crops", 4)
@@ -57,3 +62,51 @@ def test_debug_shows_the_traceback(good_run, tmp_path):
                    "--resume", "--lr", 1e15, "--debug")
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "NonFiniteLoss" in result.stderr
+
+
+def nan_trainer(check_every_step, interval):
+    """A Trainer of a tiny WaveNet whose loss is NaN from the first step, its objective
+    checking each loss as it comes or only at ``interval`` (as on a GPU)."""
+    model = make_wavenet()
+    model.head2.b.array[:] = np.nan
+    objective = Objective(model, check_every_step=check_every_step)
+    optimizer = chainer.optimizers.Adam()
+    optimizer.setup(objective)
+    crops = list(np.random.default_rng(0).integers(0, 32, (4, model.receptive_field + 4),
+                                                   dtype=np.int32))
+    updater = chainer.training.StandardUpdater(chainer.iterators.SerialIterator(crops, 2),
+                                               optimizer)
+    trainer = chainer.training.Trainer(updater, (10, "iteration"))
+    trainer.extend(DeferredLossCheck(objective), trigger=(interval, "iteration"))
+    return trainer
+
+
+@pytest.mark.parametrize("check_every_step, stopped_at, iterations",
+                         [(True, 0, None), (False, 3, (1, 3))], ids=["each-step", "deferred"])
+def test_a_nan_loss_stops_the_trainer_as_it_comes_or_at_the_deferred_check(
+        check_every_step, stopped_at, iterations):
+    """Read on the host (NumPy's default) the first NaN stops the first update; kept on the
+    device (a GPU's default) it stops the run at the next check, naming the steps checked."""
+    trainer = nan_trainer(check_every_step, interval=3)
+    with np.errstate(invalid="ignore"), pytest.raises(NonFiniteLoss) as raised:
+        trainer.run(show_loop_exception_msg=False)
+    assert trainer.updater.iteration == stopped_at
+    assert raised.value.training and raised.value.iterations == iterations
+
+
+def test_a_deferred_check_passes_finite_losses_and_starts_afresh():
+    model = make_wavenet()
+    objective = Objective(model, check_every_step=False)
+    x = np.random.default_rng(1).integers(0, 32, (2, model.receptive_field + 4), dtype=np.int32)
+    with chainer.using_config("train", True):
+        objective(x)
+        objective.check((1, 1))
+        model.head2.b.array[:] = np.inf
+        with np.errstate(invalid="ignore"):
+            objective(x)
+        with pytest.raises(NonFiniteLoss, match="training loss became nan or inf"):
+            objective.check((2, 2))
+        objective.check((3, 3))  # the NaN was reported once
+    with chainer.using_config("train", False), np.errstate(invalid="ignore"):
+        with pytest.raises(NonFiniteLoss, match="validation loss became nan"):
+            objective(x)  # validation losses are read as they come

@@ -21,7 +21,7 @@ from chainer_wavenet.training.extensions import (
     TrainerSnapshot,
     trainer_snapshots,
 )
-from chainer_wavenet.training.objective import NonFiniteLoss, Objective
+from chainer_wavenet.training.objective import DeferredLossCheck, NonFiniteLoss, Objective
 from chainer_wavenet.training.order import ReproducibleOrder
 from chainer_wavenet.training.parallel import (
     add_parallel_arguments,
@@ -237,6 +237,8 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
     stop, total = _stop_trigger(args, len(train_set))
     trainer = chainer.training.Trainer(updater, stop, out=args.out)
     interval = (args.interval, "iteration")
+    loss_check = DeferredLossCheck(objective)
+    trainer.extend(loss_check, trigger=interval)
     for mean_over_ranks in group.extensions(["main/loss", "main/bits"]):
         trainer.extend(mean_over_ranks)
 
@@ -270,7 +272,7 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
         resume_from = _resume(trainer, resume_paths, explicit=args.resume != "latest")
         print(f"resumed from {resume_from} at iteration {updater.iteration}")
     try:
-        _train(trainer, args)
+        _train(trainer, loss_check, args)
         if group.is_root and updater.iteration % args.interval:
             model_snapshot(trainer)
             trainer_snapshot(trainer)
@@ -279,16 +281,23 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
     return trainer
 
 
-def _train(trainer, args):
-    """``trainer.run()``, a NaN or inf loss stopping it as a WaveNetError."""
+def _train(trainer, loss_check, args):
+    """``trainer.run()`` and a last ``loss_check`` of the steps since the last interval, a
+    NaN or inf loss stopping it as a WaveNetError."""
     try:
         # NaN and inf are caught as a NonFiniteLoss, with a clearer message than NumPy's.
         with np.errstate(over="ignore", invalid="ignore"):
             trainer.run(show_loop_exception_msg=args.debug)
+            if trainer.updater.iteration > loss_check.checked:
+                loss_check(trainer)
     except NonFiniteLoss as error:
         iteration = trainer.updater.iteration
-        when = (f"at iteration {iteration + 1}" if error.training else
-                f"after the update of iteration {iteration}")
+        if error.iterations:
+            when = "in iterations {}..{}".format(*error.iterations)
+        elif error.training:
+            when = f"at iteration {iteration + 1}"
+        else:
+            when = f"after the update of iteration {iteration}"
         raise WaveNetError(f"{error} {when}; stopped without saving these weights (the last "
                            f"snapshot in {args.out} is intact). Resume it with a lower --lr or "
                            f"--grad-clip") from None
