@@ -61,9 +61,10 @@ class WaveNet(chainer.Chain):
         return self.embed(self._decode_table()[x][:, None, :])
 
     def _decode_table(self):
-        """Float sample in [-1, 1] of every class, on the model's device."""
+        """Float sample in [-1, 1] of every class, on the model's device, in its dtype."""
         n_classes = self.config.n_classes
-        return self.xp.asarray(mu_law.decode(np.arange(n_classes), n_classes))
+        return self.xp.asarray(mu_law.decode(np.arange(n_classes), n_classes),
+                               self.embed.W.dtype)
 
     def _check_source(self, source, periods, length):
         channels, lags = self.config.source_channels, self.config.pitch_lags
