@@ -14,11 +14,7 @@ def assert_finite_float16_gradients(model):
         assert np.isfinite(param.grad).all(), name
 
 
-@pytest.mark.parametrize("input_mode", [
-    "embedding",
-    pytest.param("scalar", marks=pytest.mark.xfail(
-        strict=True, reason="WaveNet._decode_table (wavenet.py) is built float32")),
-])
+@pytest.mark.parametrize("input_mode", ["embedding", "scalar"])
 def test_float16_wavenet_trains_and_generates(input_mode):
     with chainer.using_config("dtype", np.float16):
         model = make_wavenet(input_mode=input_mode)
