@@ -348,3 +348,18 @@ def test_each_speaker_is_generated_nearer_its_own_pitch(tmp_path):
     for speaker in (0, 1):
         distance = [abs(np.log(heard[speaker] / f0)) for f0 in own]
         assert distance[speaker] < distance[1 - speaker], (own, heard)
+
+
+@pytest.mark.slow
+def test_resuming_with_other_speakers_is_refused(tmp_path):
+    root = write_vctk(tmp_path / "VCTK-Corpus")
+    out = tmp_path / "out"
+    train("--dataset", root, "--speakers", "p225,p226", "--out", out, *TINY[:-2])
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = train("--dataset", root, "--speakers", "p226,p227", "--out", out, *TINY,
+                   "--resume", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: --resume: {out / 'model.h5'} was trained on speakers ['p225', 'p226'], not "
+        "['p226', 'p227']; resume with the run's own --dataset and --speakers")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -78,6 +78,7 @@ def main(args):
     check_resumed_features(args, mel)
     data = load_folder(args.dataset, args.sample_rate, cache=args.cache, speakers=args.speakers,
                        trim_db=args.trim_silence)
+    check_resumed_speakers(args, data.speaker_names)
     config = dataclasses.replace(WAVENET_PRESETS[args.preset], n_global=data.n_speakers,
                                  local_channels=args.mel, local_hop=mel.hop if mel else 1)
     train, valid = data.split(args.validation_fraction, seed=args.seed)
@@ -99,17 +100,31 @@ def main(args):
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
 
 
-def check_resumed_features(args, mel):
-    """WaveNetError when --resume would go on with other mel settings than the run's own."""
+def resumed_metadata(args):
+    """The model file of the run --resume continues, and its metadata (None, {} if none)."""
     written = os.path.join(args.out, "model.h5")
     if args.resume is None or not os.path.isfile(written):
-        return
-    recorded = snapshot.read_config(written)[1].get("mel")
-    if recorded != (mel and mel.to_dict()):
+        return None, {}
+    return written, snapshot.read_config(written)[1]
+
+
+def check_resumed_features(args, mel):
+    """WaveNetError when --resume would go on with other mel settings than the run's own."""
+    written, metadata = resumed_metadata(args)
+    if written and metadata.get("mel") != (mel and mel.to_dict()):
         raise chainer_wavenet.WaveNetError(
-            f"--resume: {written} was trained with mel settings {recorded}, not "
+            f"--resume: {written} was trained with mel settings {metadata.get('mel')}, not "
             f"{mel and mel.to_dict()}; resume with the run's own --mel, --mel-hop and "
             f"--mel-window")
+
+
+def check_resumed_speakers(args, names):
+    """WaveNetError when --resume would give the run's speaker ids to other speakers."""
+    written, metadata = resumed_metadata(args)
+    if written and list(metadata.get("speakers", [])) != list(names):
+        raise chainer_wavenet.WaveNetError(
+            f"--resume: {written} was trained on speakers {metadata.get('speakers')}, not "
+            f"{names}; resume with the run's own --dataset and --speakers")
 
 
 def features(folder, mel):
