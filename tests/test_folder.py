@@ -94,7 +94,7 @@ def test_other_rates_are_resampled_and_stereo_mixed_down(tmp_path, make_wav, sin
     assert data.conversion.resampled == {8000: 1, 22050: 1}
     assert data.conversion.mixed_down == 1
     assert data.conversion.describe() == ("2 files resampled to 16000 Hz (1 from 8000 Hz, "
-                                          "1 from 22050 Hz); 1 mixed down to mono")
+                                          "1 from 22050 Hz); 1 file mixed down to mono")
 
 
 @pytest.fixture

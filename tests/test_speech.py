@@ -218,7 +218,7 @@ def test_training_on_vctk_says_what_loading_did(tmp_path):
     result = train("--dataset", root, "--speakers", "p226,p227", "--trim-silence", 40,
                    "--out", out, *TINY)
     assert ("on load: 5 files resampled to 16000 Hz (1 from 22050 Hz, 4 from 48000 Hz); "
-            "1 mixed down to mono; 0.5 s of leading and trailing silence trimmed"
+            "1 file mixed down to mono; 0.5 s of leading and trailing silence trimmed"
             ) in result.stdout
     assert "2 speakers" in result.stdout
     model = snapshot.load(out / "model.h5")

@@ -1,1 +1,2 @@
-"""Datasets: folders of WAV files, the NSynth layout, and fixed-length training crops."""
+"""Datasets: folders of WAV files (VCTK and espeak-ng speech among them), the NSynth layout,
+and fixed-length training crops."""

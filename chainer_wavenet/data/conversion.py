@@ -92,11 +92,15 @@ class ConversionSummary:
         parts = []
         if self.resampled:
             sources = ", ".join(f"{n} from {rate} Hz" for rate, n in self.resampled.items())
-            parts.append(f"{sum(self.resampled.values())} files resampled to "
+            parts.append(f"{_files(sum(self.resampled.values()))} resampled to "
                          f"{self.sample_rate} Hz ({sources})")
         else:
             parts.append(f"no file resampled (all at {self.sample_rate} Hz)")
-        parts.append(f"{self.mixed_down} mixed down to mono")
+        parts.append(f"{_files(self.mixed_down)} mixed down to mono")
         if self.trimmed_seconds is not None:
             parts.append(f"{self.trimmed_seconds:.1f} s of leading and trailing silence trimmed")
         return "; ".join(parts)
+
+
+def _files(count):
+    return f"{count} file" if count == 1 else f"{count} files"
