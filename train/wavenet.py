@@ -119,11 +119,13 @@ def check_resumed_features(args, mel):
 
 
 def check_resumed_speakers(args, names):
-    """WaveNetError when --resume would give the run's speaker ids to other speakers."""
+    """WaveNetError when --resume would give the run's speaker ids to other speakers (as many
+    as before: another count is another model config, refused when the run starts)."""
     written, metadata = resumed_metadata(args)
-    if written and list(metadata.get("speakers", [])) != list(names):
+    recorded = list(metadata.get("speakers", []))
+    if written and len(recorded) == len(names) and recorded != list(names):
         raise chainer_wavenet.WaveNetError(
-            f"--resume: {written} was trained on speakers {metadata.get('speakers')}, not "
+            f"--resume: {written} was trained on speakers {recorded}, not "
             f"{names}; resume with the run's own --dataset and --speakers")
 
 
