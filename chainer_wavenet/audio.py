@@ -71,6 +71,9 @@ def read_audio(path, sample_rate=None, mono=False):
 
 
 def _check_header(path, wav, sample_rate, mono, formats):
+    if wav.format not in formats and formats == ("FLAC",):
+        raise WaveNetError(f"{path}: is a {wav.format} file, not a FLAC; name it as its format "
+                           "is named (e.g. .wav), or convert it, e.g. `sox in.wav out.flac`")
     if wav.format not in formats:
         raise WaveNetError(
             f"{path}: is a {wav.format} file, not a WAV; convert it, e.g. `sox in.flac out.wav`"

@@ -75,13 +75,17 @@ def test_conversion_resamples_mixes_down_and_records_it(tmp_path):
     np.testing.assert_allclose(audio[200:-200], tone(440, 0.2, 16000, 0.4)[200:-200], atol=2e-3)
 
 
-def test_a_flac_file_is_read_but_a_flac_named_wav_is_refused(tmp_path):
+def test_a_flac_file_is_read_but_one_in_the_other_format_is_refused(tmp_path):
     flac = write(tmp_path / "a.flac", tone(300, 0.1, 48000), 48000, format="FLAC")
     assert len(Conversion(16000).load(flac)[0]) == 1600
     disguised = write(tmp_path / "b.wav", tone(300, 0.1, 48000), 48000, format="FLAC")
     with pytest.raises(WaveNetError, match="is a FLAC file, not a WAV") as error:
         Conversion(16000).load(disguised)
     assert str(error.value).startswith(str(disguised))
+    misnamed = write(tmp_path / "c.flac", tone(300, 0.1, 48000), 48000)
+    with pytest.raises(WaveNetError, match="is a WAV file, not a FLAC; name it") as error:
+        Conversion(16000).load(misnamed)
+    assert str(error.value).startswith(str(misnamed))
 
 
 @pytest.mark.parametrize("kind, message", [
