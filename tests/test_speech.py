@@ -195,6 +195,7 @@ def test_a_speaker_folder_without_audio(tmp_path):
     with pytest.raises(WaveNetError, match="speaker folder holds no audio") as error:
         load_folder(root, 16000)
     assert str(error.value).startswith(str(root / "wav48" / "p228"))
+    assert load_folder(root, 16000, speakers="3").speaker_names == ["p225", "p226", "p227"]
 
 
 def test_a_transcript_without_audio(tmp_path):

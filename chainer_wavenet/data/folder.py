@@ -127,10 +127,12 @@ def load_folder(root, sample_rate, n_classes=256, cache=None, speakers=None, tri
                            "flag out, or give a folder of one subfolder per speaker")
     speaker_ids, speaker_names = None, []
     if not loose:
-        speaker_names = _speaker_folders(audio_root, paths)
+        speaker_names = sorted(folder.name for folder in audio_root.iterdir()
+                               if folder.is_dir() and not folder.name.startswith("."))
         if speakers is not None:
             speaker_names = select_speakers(speaker_names, speakers, audio_root)
-            paths = [path for path in paths if _owner(path, audio_root) in speaker_names]
+        paths = [path for path in paths if _owner(path, audio_root) in speaker_names]
+        _check_every_speaker_has_audio(audio_root, speaker_names, paths)
         ids = {name: index for index, name in enumerate(speaker_names)}
         speaker_ids = np.array([ids[_owner(path, audio_root)] for path in paths], dtype=np.int32)
     vctk.check_transcripts(audio_root, paths)
@@ -180,14 +182,12 @@ def _owner(path, root):
     return path.relative_to(root).parts[0]
 
 
-def _speaker_folders(root, paths):
-    """Sorted speaker names; WaveNetError for a speaker folder without audio."""
-    names = sorted({_owner(path, root) for path in paths})
-    for folder in sorted(root.iterdir()):
-        if folder.is_dir() and not folder.name.startswith(".") and folder.name not in names:
-            raise WaveNetError(f"{folder}: speaker folder holds no audio (.wav or .flac); add "
-                               "its recordings, or move the folder out of the dataset")
-    return names
+def _check_every_speaker_has_audio(root, names, paths):
+    heard = {_owner(path, root) for path in paths}
+    for name in names:
+        if name not in heard:
+            raise WaveNetError(f"{root / name}: speaker folder holds no audio (.wav or .flac); "
+                               "add its recordings, or move the folder out of the dataset")
 
 
 def _find_audio(root):
