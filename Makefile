@@ -51,7 +51,7 @@ REFERENCE_TRAIN_ARGS ?= --dataset $(REFERENCE_DATA) --out $(REFERENCE) --iterati
 REFERENCE_EVALUATE_ARGS ?= evaluate --model $(REFERENCE)/model.h5 --dataset $(REFERENCE_DATA) \
 	--split test --shift -5,5 --seconds 2 --batch 8 --seed 0 --out $(REFERENCE)/evaluation --force
 
-APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev
+APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev espeak-ng
 # Debian's own python3 needs these for venvs and for compiling mpi4py.
 APT_PACKAGES += $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3 python3-venv)
 APT_PACKAGES += $(shell $(PYTHON) -c 'import os, sysconfig; \
