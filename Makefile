@@ -49,7 +49,8 @@ REFERENCE_TRAIN_ARGS ?= --dataset $(REFERENCE_DATA) --out $(REFERENCE) --iterati
 	--interval 500 --quality-notes 4 --quality-interval 2000 --preview-notes 0 \
 	$(if $(wildcard $(REFERENCE)/snapshot_iter_*.npz),--resume)
 REFERENCE_EVALUATE_ARGS ?= evaluate --model $(REFERENCE)/model.h5 --dataset $(REFERENCE_DATA) \
-	--split test --shift -5,5 --seconds 2 --batch 8 --seed 0 --out $(REFERENCE)/evaluation --force
+	--split test --shift=-5,5 --seconds 2 --batch 8 --prime-seconds 0.25 --seed 0 \
+	--out $(REFERENCE)/evaluation --force
 
 APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev espeak-ng
 # Debian's own python3 needs these for venvs and for compiling mpi4py.

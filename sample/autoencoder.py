@@ -4,7 +4,7 @@
     python sample/autoencoder.py reconstruct --model M.h5 note.wav --pitch 60
     python sample/autoencoder.py pitch --model M.h5 --dataset DIR --note NAME --pitches 48,55
     python sample/autoencoder.py interpolate --model M.h5 a.wav b.wav --pitch 60 --steps 5
-    python sample/autoencoder.py evaluate --model M.h5 --dataset DIR --split test --shift -5,5
+    python sample/autoencoder.py evaluate --model M.h5 --dataset DIR --split test --shift=-5,5
 """
 
 import argparse
@@ -80,7 +80,7 @@ def build_parser():
         help="likelihood, pitch accuracy and spectral distance of reconstructions")
     evaluate.add_argument("--limit", type=int, help="only the first N notes")
     evaluate.add_argument("--shift", default="",
-                          help="also re-pitch every note by these semitones, e.g. -5,5")
+                          help="also re-pitch every note by these semitones, e.g. --shift=-5,5")
     evaluate.add_argument("--prime-seconds", type=float, default=0.0,
                           help="also play each note's first seconds as they are and measure "
                                "the pitch of the decoder's continuation (default 0: not)")
