@@ -47,14 +47,31 @@ class PitchMeasure:
         return self.cents is not None and abs(self.cents) <= TOLERANCE_CENTS
 
 
+def _median_f0(audio, sample_rate, fmin, fmax):
+    """pYIN between ``fmin`` and ``fmax`` Hz: the median f0 of the voiced frames (None when
+    none is voiced, or the clip holds fewer than two periods of ``fmin``) and the share of
+    frames voiced."""
+    import librosa  # imported here: its first use compiles with numba (seconds)
+
+    # Long enough for two periods of the lowest frequency searched, as YIN needs.
+    frame_length = max(1024, 2 ** math.ceil(math.log2(2.2 * sample_rate / fmin)))
+    if len(audio) < frame_length:
+        return None, 0.0
+    f0, voiced, _ = librosa.pyin(audio, fmin=fmin, fmax=fmax, sr=sample_rate,
+                                 frame_length=frame_length, hop_length=frame_length // 4,
+                                 center=False)
+    voiced = voiced & np.isfinite(f0)
+    if not voiced.any():
+        return None, 0.0
+    return float(np.median(f0[voiced])), float(voiced.mean())
+
+
 def measure_pitch(audio, sample_rate, pitch):
     """The median f0 of ``audio`` between PITCH_START and PITCH_STOP s against MIDI ``pitch``.
 
     Clips shorter than that window are measured from PITCH_START (or from their start if
     even that is too short) to their end.
     """
-    import librosa  # imported here: its first use compiles with numba (seconds)
-
     audio = np.asarray(audio, np.float32).reshape(-1)
     start = round(PITCH_START * sample_rate)
     if len(audio) - start < sample_rate // 4:
@@ -65,39 +82,22 @@ def measure_pitch(audio, sample_rate, pitch):
     fmax = float(min(midi_to_hz(pitch + SEARCH_SEMITONES), 0.95 * nyquist))
     if fmin >= fmax:
         raise WaveNetError(f"pitch {pitch} is above what {sample_rate} Hz audio can hold")
-    # Long enough for two periods of the lowest frequency searched, as YIN needs.
-    frame_length = max(1024, 2 ** math.ceil(math.log2(2.2 * sample_rate / fmin)))
-    if len(clip) < frame_length:
+    f0, voiced = _median_f0(clip, sample_rate, fmin, fmax)
+    if f0 is None:
         return PitchMeasure(None, 0.0)
-    f0, voiced, _ = librosa.pyin(clip, fmin=fmin, fmax=fmax, sr=sample_rate,
-                                 frame_length=frame_length, hop_length=frame_length // 4,
-                                 center=False)
-    voiced = voiced & np.isfinite(f0)
-    if not voiced.any():
-        return PitchMeasure(None, 0.0)
-    cents = 100.0 * (float(hz_to_midi(np.median(f0[voiced]))) - pitch)
-    return PitchMeasure(cents, float(voiced.mean()))
+    return PitchMeasure(100.0 * (float(hz_to_midi(f0)) - pitch), voiced)
 
 
 def estimate_pitch(audio, sample_rate, lowest=24, highest=108):
     """The MIDI pitch nearest the median f0 of ``audio`` (pYIN over MIDI ``lowest`` to
     ``highest``, or the Nyquist frequency), and the f0's offset from it in cents; None
     when no frame is voiced."""
-    import librosa
-
     audio = np.asarray(audio, np.float32).reshape(-1)
-    fmin = float(midi_to_hz(lowest))
-    fmax = float(min(midi_to_hz(highest), 0.45 * sample_rate))
-    frame_length = 2 ** math.ceil(math.log2(2.2 * sample_rate / fmin))
-    if len(audio) < frame_length:
+    fmax = min(midi_to_hz(highest), 0.45 * sample_rate)
+    f0, _ = _median_f0(audio, sample_rate, float(midi_to_hz(lowest)), float(fmax))
+    if f0 is None:
         return None
-    f0, voiced, _ = librosa.pyin(audio, fmin=fmin, fmax=fmax, sr=sample_rate,
-                                 frame_length=frame_length, hop_length=frame_length // 4,
-                                 center=False)
-    voiced = voiced & np.isfinite(f0)
-    if not voiced.any():
-        return None
-    midi = float(hz_to_midi(np.median(f0[voiced])))
+    midi = float(hz_to_midi(f0))
     return round(midi), 100.0 * (midi - round(midi))
 
 
