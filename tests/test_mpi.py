@@ -208,7 +208,6 @@ def test_single_process_raises_the_error_it_is_asked_to_agree_on():
         group.agree(WaveNetError("out: already holds a training run"))
 
 
-
 @needs_mpi
 def test_each_rank_takes_the_gpu_of_its_rank_whatever_id_the_flags_name(tmp_path):
     """--gpu K and --device @cupy:K both mean "on GPUs" under MPI: rank r on its machine
@@ -221,8 +220,11 @@ def test_each_rank_takes_the_gpu_of_its_rank_whatever_id_the_flags_name(tmp_path
         "from chainer_wavenet.training.parallel import MPIGroup\n"
         "group = MPIGroup('naive')\n"
         "asked = [(0, None), (5, None), (-1, '@cupy:3'), (-1, None), (0, '@numpy')]\n"
-        "print(json.dumps([group.device(*flags) for flags in asked]))\n")
+        # One file per rank: MPI forwards the ranks' stdout interleaved.
+        f"answer = open({str(tmp_path)!r} + f'/rank{{group.rank}}.json', 'w')\n"
+        "answer.write(json.dumps([group.device(*flags) for flags in asked]))\n"
+        "answer.close()\n")
     result = mpiexec([program], [program])
     assert result.returncode == 0, result.stderr
-    answers = sorted(json.loads(line) for line in result.stdout.splitlines())
+    answers = sorted(json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1))
     assert answers == [[[rank, None]] * 3 + [[-1, None], [0, "@numpy"]] for rank in (0, 1)]
