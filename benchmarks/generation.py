@@ -24,7 +24,8 @@ import common  # puts the repository on sys.path and sets chainer up: first
 import chainer
 import numpy as np
 
-from chainer_wavenet.generate import generate, sample_from_logits
+from chainer_wavenet.generate import generate
+from chainer_wavenet.output_distribution import sample_softmax
 
 DEFAULTS = {  # config: (batches, batches on a GPU, --length, --naive-length, --naive-batch)
     "small": ((1, 16, 64), (1, 16, 64, 256, 1024), 2000, 4, None),
@@ -72,7 +73,7 @@ def naive_generate(model, length, batch, global_ids, local_features, uniform):
             if local_features is not None:
                 frames = local_features[:, :, start // hop:-(-end // hop)]
             logits = model(x[:, start:end], global_ids, frames).array[:, :, -1]
-            x[:, end] = sample_from_logits(logits, 1.0, uniform[t])
+            x[:, end] = sample_softmax(logits, 1.0, uniform[t])
     return x[:, field:]
 
 

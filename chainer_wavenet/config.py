@@ -2,10 +2,15 @@
 
 import dataclasses
 import json
+import math
 
 from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.quantization import QUANTIZATIONS
 
 MIDI_PITCHES = 128
+OUTPUTS = ("softmax", "logistic_mixture")
+LOCAL_UPSAMPLINGS = ("repeat", "transposed")
+PCM16_CLASSES = 65536
 
 
 def dilation_stacks(stacks, layers_per_stack):
@@ -26,13 +31,22 @@ def _from_dict(cls, values, what):
 
 @dataclasses.dataclass(frozen=True)
 class WaveNetConfig:
-    """A WaveNet: dilated causal gated layers, skip head, softmax over mu-law classes.
+    """A WaveNet: dilated causal gated layers, skip head, an output distribution.
 
     ``n_global`` ids (0: none), ``local_channels`` frame-rate features at
     ``local_hop`` samples per frame (0: none), ``source_channels`` features given
     at every sample (0: none; e.g. a pitch signal) and the input ``pitch_lags``
     pitch periods back (0: none; see :mod:`chainer_wavenet.pitch_signal`) bias
     every gated unit.
+
+    Samples are ``n_classes`` classes of a ``quantization`` (``mu_law`` or
+    ``linear``, see :mod:`chainer_wavenet.quantization`); the ``output`` is a
+    ``softmax`` over them or a ``logistic_mixture`` of ``mixture_components``
+    discretized logistics (linear quantization only; see
+    :mod:`chainer_wavenet.output_distribution`). Local features reach the samples
+    by ``repeat``-ing each frame, or through ``transposed`` convolutions of
+    ``upsampling_strides`` (their product is ``local_hop``; see
+    :mod:`chainer_wavenet.upsampling`).
     """
 
     n_classes: int = 256
@@ -47,9 +61,16 @@ class WaveNetConfig:
     local_hop: int = 1
     source_channels: int = 0
     pitch_lags: int = 0
+    quantization: str = "mu_law"
+    output: str = "softmax"
+    mixture_components: int = 10
+    local_upsampling: str = "repeat"
+    upsampling_strides: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+        object.__setattr__(self, "upsampling_strides",
+                           tuple(int(s) for s in self.upsampling_strides))
         checks = [
             (self.n_classes >= 2, "n_classes must be at least 2"),
             (self.input_mode in ("embedding", "scalar"),
@@ -63,6 +84,24 @@ class WaveNetConfig:
                  self.pitch_lags) >= 0,
              "n_global, local_channels, source_channels and pitch_lags must be >= 0"),
             (self.local_hop >= 1, "local_hop must be at least 1"),
+            (self.quantization in QUANTIZATIONS,
+             f"quantization must be one of {', '.join(QUANTIZATIONS)}"),
+            (self.output in OUTPUTS, f"output must be one of {', '.join(OUTPUTS)}"),
+            (self.mixture_components >= 1, "mixture_components must be at least 1"),
+            (self.output != "logistic_mixture" or self.quantization == "linear",
+             "a logistic_mixture output models linear amplitudes: it needs "
+             f"quantization='linear' (n_classes={PCM16_CLASSES} for 16-bit audio)"),
+            (self.local_upsampling in LOCAL_UPSAMPLINGS,
+             f"local_upsampling must be one of {', '.join(LOCAL_UPSAMPLINGS)}"),
+            (self.local_upsampling == "repeat" or self.local_channels >= 1,
+             "transposed local upsampling needs local features (local_channels >= 1)"),
+            (self.local_upsampling == "transposed" or not self.upsampling_strides,
+             "upsampling_strides are for local_upsampling='transposed' only"),
+            (self.local_upsampling == "repeat" or (
+                min(self.upsampling_strides, default=0) >= 1
+                and math.prod(self.upsampling_strides) == self.local_hop),
+             f"upsampling_strides {list(self.upsampling_strides)} must be positive and "
+             f"multiply to local_hop ({self.local_hop})"),
         ]
         for ok, message in checks:
             if not ok:
@@ -76,11 +115,44 @@ class WaveNetConfig:
     def to_dict(self):
         values = dataclasses.asdict(self)
         values["dilations"] = list(self.dilations)
+        values["upsampling_strides"] = list(self.upsampling_strides)
         return values
 
     @classmethod
     def from_dict(cls, values):
         return _from_dict(cls, values, "WaveNet config")
+
+
+def with_output(config, output, components=10):
+    """``config`` predicting with ``output``. The softmax keeps the config's classes; the
+    logistic mixture of ``components`` models 16-bit linear audio (65536 classes), read as
+    a scalar input (an embedding of 65536 classes would be most of the model)."""
+    if output not in OUTPUTS:
+        raise WaveNetError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    if output == "softmax":
+        return dataclasses.replace(config, output=output)
+    return dataclasses.replace(config, output=output, mixture_components=components,
+                               n_classes=PCM16_CLASSES, quantization="linear",
+                               input_mode="scalar")
+
+
+def upsampling_strides_for(hop):
+    """Two strides as near each other as the hop allows (256: 16 x 16), or (hop,) when it
+    is prime."""
+    first = max(d for d in range(1, math.isqrt(hop) + 1) if hop % d == 0)
+    return (hop,) if first == 1 else (first, hop // first)
+
+
+def with_local_upsampling(config, upsampling, strides=None):
+    """``config`` whose local features reach the samples by ``repeat`` or by ``transposed``
+    convolutions of ``strides`` (default: :func:`upsampling_strides_for` its hop)."""
+    if upsampling not in LOCAL_UPSAMPLINGS:
+        raise WaveNetError(f"local upsampling must be one of {', '.join(LOCAL_UPSAMPLINGS)}, "
+                           f"got {upsampling!r}")
+    if upsampling == "repeat":
+        return dataclasses.replace(config, local_upsampling=upsampling, upsampling_strides=())
+    strides = upsampling_strides_for(config.local_hop) if strides is None else strides
+    return dataclasses.replace(config, local_upsampling=upsampling, upsampling_strides=strides)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +220,10 @@ class AutoencoderConfig:
                                "pitch_lags >= 1), or both")
         if self.sample_rate < 1:
             raise WaveNetError("autoencoder config: sample_rate must be positive")
+        if decoder.quantization != "mu_law":
+            raise WaveNetError("autoencoder config: the decoder's quantization must be "
+                               "mu_law (the encoder reads mu-law classes), so its output "
+                               "a softmax")
 
     @property
     def receptive_field(self):

@@ -1,4 +1,4 @@
-"""Sample-by-sample generation with softmax temperature, batched over sequences.
+"""Sample-by-sample generation at a temperature, batched over sequences.
 
 Uses the model's own ``start``/``step`` (per-layer queues, Paine et al. 2016):
 each new sample costs the same however many came before it.
@@ -9,23 +9,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from chainer_wavenet.errors import WaveNetError
-
-
-def sample_from_logits(logits, temperature, uniform):
-    """Draw one class per row of ``logits`` from softmax(logits / temperature).
-
-    ``uniform`` holds one draw in [0, 1) per row; the class is the first whose
-    cumulative probability exceeds it.
-    """
-    xp = chainer.backend.get_array_module(logits)
-    # float32 even for float16 logits: a float16 cumsum over 256 classes loses the tail.
-    scaled = logits.astype(np.float32) / np.float32(temperature)
-    scaled -= scaled.max(axis=1, keepdims=True)
-    weights = xp.exp(scaled)
-    cumulative = xp.cumsum(weights, axis=1)
-    threshold = uniform[:, None] * cumulative[:, -1:]
-    choice = (cumulative <= threshold).sum(axis=1)
-    return xp.minimum(choice, logits.shape[1] - 1).astype(np.int32)
 
 
 def check_generation_args(length, batch_size, temperature):
@@ -52,6 +35,9 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
              local_features=None, prime=None, seed=None, progress=False, source=None,
              periods=None):
     """Generate ``length`` new samples per sequence: int32 classes (batch, length), NumPy.
+
+    Each sample is drawn from the model's output distribution at ``temperature``
+    (see :mod:`chainer_wavenet.output_distribution` for what it means for each).
 
     ``prime``: int32 classes (batch, P) fed first (teacher forced); without
     it, generation starts from one silent sample. Conditioning as in
@@ -89,7 +75,8 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
         raise WaveNetError(f"pitch periods for {periods.shape[1]} samples are too short: a "
                            f"{prime.shape[1]}-sample prime and {length} new samples need {fed}")
     rng = np.random.default_rng(seed)
-    uniform = xp.asarray(rng.random((length, batch_size), dtype=np.float32))
+    distribution = wavenet.distribution
+    uniform = xp.asarray(rng.random((length, batch_size, distribution.draws), dtype=np.float32))
     generated = xp.empty((length, batch_size), np.int32)
     with (chainer.using_device(wavenet.device), chainer.no_backprop_mode(),
           chainer.using_config("train", False)):
@@ -99,6 +86,6 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
         current = prime[:, -1]
         for t in tqdm(range(length), desc="generating", unit="sample", disable=not progress,
                       mininterval=0.5):
-            current = sample_from_logits(wavenet.step(current), temperature, uniform[t])
+            current = distribution.sample(wavenet.step(current), temperature, uniform[t])
             generated[t] = current
     return chainer.backend.CpuDevice().send(generated.T.copy())

@@ -7,20 +7,22 @@ import chainer.functions as F
 import chainer.links as L
 import numpy as np
 
-from chainer_wavenet import mu_law
+from chainer_wavenet import output_distribution, quantization
 from chainer_wavenet.config import WaveNetConfig
-from chainer_wavenet.cross_entropy import softmax_cross_entropy
 from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
 from chainer_wavenet.pitch_signal import LagHistory, lag_neighbours
+from chainer_wavenet.upsampling import TransposedUpsampling
 
 
 class WaveNet(chainer.Chain):
-    """Predicts each mu-law sample from the ``receptive_field`` samples before it.
+    """Predicts each sample's class from the ``receptive_field`` samples before it.
 
-    An input of N samples gives N - receptive_field + 1 outputs; output j
-    holds the logits for sample j + receptive_field. Conditioning:
-    ``global_ids`` (batch,) int32, ``local_features`` (batch, channels,
-    frames) whose frame f covers input samples [f * hop, (f + 1) * hop), and
+    An input of N samples gives N - receptive_field + 1 outputs; output j holds
+    the parameters of the output distribution (``self.distribution``, see
+    :mod:`chainer_wavenet.output_distribution`) of sample j + receptive_field.
+    Conditioning: ``global_ids`` (batch,) int32, ``local_features`` (batch,
+    channels, frames) whose frame f covers input samples [f * hop, (f + 1) * hop)
+    (repeated, or upsampled by learned transposed convolutions), and
     ``source`` (batch, source_channels, N): one float32 feature vector per
     input sample, read with that sample, and ``periods`` (batch,) or (batch, N):
     the pitch period in samples of the sample predicted after each input, from
@@ -31,6 +33,7 @@ class WaveNet(chainer.Chain):
     def __init__(self, config=None):
         super().__init__()
         self.config = config = config or WaveNetConfig()
+        self.distribution = output_distribution.for_config(config)
         with self.init_scope():
             if config.input_mode == "embedding":
                 self.embed = L.EmbedID(config.n_classes, config.residual_channels)
@@ -48,7 +51,11 @@ class WaveNet(chainer.Chain):
                 for i, dilation in enumerate(config.dilations)))
             self.head1 = DilatedConv1D(config.skip_channels, config.skip_channels, 1)
             # A quiet last layer starts the model near the uniform distribution.
-            self.head2 = DilatedConv1D(config.skip_channels, config.n_classes, 1, init_scale=0.1)
+            self.head2 = DilatedConv1D(config.skip_channels, self.distribution.channels, 1,
+                                       init_scale=0.1)
+            self.upsample = (TransposedUpsampling(config.local_channels,
+                                                  config.upsampling_strides)
+                             if config.local_upsampling == "transposed" else None)
 
     @property
     def receptive_field(self):
@@ -63,7 +70,8 @@ class WaveNet(chainer.Chain):
     def _decode_table(self):
         """Float sample in [-1, 1] of every class, on the model's device, in its dtype."""
         n_classes = self.config.n_classes
-        return self.xp.asarray(mu_law.decode(np.arange(n_classes), n_classes),
+        return self.xp.asarray(quantization.decode(np.arange(n_classes), n_classes,
+                                                   self.config.quantization),
                                self.embed.W.dtype)
 
     def _check_source(self, source, periods, length):
@@ -104,16 +112,27 @@ class WaveNet(chainer.Chain):
             raise ValueError(f"model has local_channels={config.local_channels}: local "
                              f"features {'required' if config.local_channels else 'not expected'}")
 
+    @property
+    def _bias_hop(self):
+        """Samples per column of :meth:`conditions`: the hop, or 1 when the local features
+        are upsampled before the layers read them."""
+        return 1 if self.upsample is not None else self.config.local_hop
+
     def conditions(self, global_ids=None, local_features=None):
-        """Per-layer gate biases at frame rate: a list of (batch, gate, frames or 1), or Nones."""
+        """Per-layer gate biases: a list of (batch, gate, columns), or Nones; a column per
+        frame (repeated local features), per sample (transposed), or one for the sequence."""
         self._check_conditions(global_ids, local_features)
+        if self.upsample is not None and local_features is not None:
+            local_features = self.upsample(local_features)
+            if global_ids is not None and global_ids.ndim == 2:
+                global_ids = self.xp.repeat(global_ids, self.config.local_hop, axis=1)
         return [block.condition(global_ids, local_features) for block in self.blocks]
 
     def _upsample(self, bias, length):
-        """Frame-rate bias -> one value per input sample (first ``length`` samples)."""
+        """A bias of :meth:`conditions` -> one value per input sample (first ``length``)."""
         if bias is None or bias.shape[2] == 1:
             return bias
-        upsampled = F.repeat(bias, self.config.local_hop, axis=2)
+        upsampled = bias if self._bias_hop == 1 else F.repeat(bias, self._bias_hop, axis=2)
         extra = upsampled.shape[2] - length
         return upsampled if extra == 0 else F.split_axis(upsampled, [length], axis=2)[0]
 
@@ -130,7 +149,8 @@ class WaveNet(chainer.Chain):
         return bias + from_source
 
     def __call__(self, x, global_ids=None, local_features=None, source=None, periods=None):
-        """Logits (batch, n_classes, N - receptive_field + 1) for int32 input x (batch, N)."""
+        """Head outputs (batch, distribution.channels, N - receptive_field + 1) for int32
+        input x (batch, N): logits for the softmax, mixture parameters for the mixture."""
         length = x.shape[1]
         out_length = length - self.receptive_field + 1
         if out_length < 1:
@@ -153,14 +173,15 @@ class WaveNet(chainer.Chain):
         Only the positions that see a full receptive field R carry loss. ``source``
         and ``periods`` cover the inputs x[:, :-1] (longer ones are cut).
         """
-        logits = self(x[:, :-1], global_ids, local_features, source, periods)
-        return softmax_cross_entropy(logits, x[:, self.receptive_field:])
+        outputs = self(x[:, :-1], global_ids, local_features, source, periods)
+        return self.distribution.nll(outputs, x[:, self.receptive_field:])
 
     # One-sample generation: same parameters, plain arrays, no graph.
 
     def start(self, batch_size, global_ids=None, local_features=None, source=None,
               periods=None, steps=None):
-        """Clear every queue and compute every layer's conditioning once for the whole run.
+        """Clear every queue and compute every layer's conditioning once for the whole run
+        (per sample with transposed upsampling: layers x gate values per sample kept).
 
         ``source`` (batch, source_channels, T) is read one sample per step, for at
         most T steps, every layer's projection of it in one product per step; the
@@ -195,7 +216,8 @@ class WaveNet(chainer.Chain):
         self._time = 0
 
     def step(self, x):
-        """Logits (batch, n_classes) for the sample after ``x``, int32 (batch,)."""
+        """Head outputs (batch, distribution.channels) for the sample after ``x``, int32
+        (batch,)."""
         if self.config.input_mode == "embedding":
             h = self.embed.W.array[x]
         else:
@@ -203,7 +225,7 @@ class WaveNet(chainer.Chain):
         if self._lags is not None:
             indices, weights = self._lags.step(x)
             h = h + (weights[:, :, None] * self.lag_embed.W.array[indices]).sum(axis=1)
-        frame = self._time // self.config.local_hop
+        frame = self._time // self._bias_hop
         from_source = self._source_step()
         skips = 0
         for i, (block, bias) in enumerate(zip(self.blocks, self._biases, strict=True)):

@@ -7,8 +7,9 @@ from model_fixtures import make_wavenet, random_classes, random_conditions
 
 from chainer_wavenet import WaveNetError, mu_law
 from chainer_wavenet.config import WaveNetConfig
-from chainer_wavenet.generate import generate, sample_from_logits
+from chainer_wavenet.generate import generate
 from chainer_wavenet.layers import DilatedConv1D
+from chainer_wavenet.output_distribution import sample_softmax
 from chainer_wavenet.wavenet import WaveNet
 
 CONDITIONINGS = {
@@ -111,7 +112,7 @@ def test_each_row_draws_its_own_column_of_the_seeded_uniforms():
                 model.step(prime[row:row + 1, t])
             current = prime[row:row + 1, -1]
             for t in range(length):
-                current = sample_from_logits(model.step(current), 1.0, uniform[t, row:row + 1])
+                current = sample_softmax(model.step(current), 1.0, uniform[t, row:row + 1])
                 alone.append(current[0])
         np.testing.assert_array_equal(together[row], alone)
 
@@ -215,7 +216,7 @@ def test_sampling_frequencies_follow_the_tempered_softmax():
     for temperature in (0.5, 1.0, 2.0):
         uniform = rng.random(draws, dtype=np.float32)
         logits = np.tile(logits_row, (draws, 1))
-        choices = sample_from_logits(logits, temperature, uniform)
+        choices = sample_softmax(logits, temperature, uniform)
         assert choices.dtype == np.int32 and choices.shape == (draws,)
         expected = np.exp(logits_row / temperature)
         expected = draws * expected / expected.sum()
@@ -230,14 +231,14 @@ def test_low_temperature_picks_the_argmax():
     winners = rng.integers(0, 16, 500)
     logits[np.arange(500), winners] = logits.max(axis=1) + 0.05
     uniform = rng.random(500, dtype=np.float32)
-    choices = sample_from_logits(logits, 1e-3, uniform)
+    choices = sample_softmax(logits, 1e-3, uniform)
     np.testing.assert_array_equal(choices, winners)
 
 
 def test_classes_without_probability_are_never_drawn():
     logits = np.tile(np.array([-1e4, 0.0, -1e4, 0.0, -1e4], np.float32), (4, 1))
     uniform = np.array([0.0, 0.4999, 0.5001, 1 - 2 ** -24], np.float32)
-    np.testing.assert_array_equal(sample_from_logits(logits, 1.0, uniform), [1, 1, 3, 3])
+    np.testing.assert_array_equal(sample_softmax(logits, 1.0, uniform), [1, 1, 3, 3])
 
 
 def test_small_model_learns_a_sine_and_generates_its_frequency():
