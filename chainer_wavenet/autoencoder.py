@@ -5,7 +5,7 @@ import chainer.functions as F
 import numpy as np
 
 from chainer_wavenet import mu_law
-from chainer_wavenet.config import AutoencoderConfig
+from chainer_wavenet.config import MIDI_PITCHES, AutoencoderConfig
 from chainer_wavenet.layers import DilatedConv1D
 from chainer_wavenet.pitch_signal import harmonic_signal, midi_to_hz
 from chainer_wavenet.wavenet import WaveNet
@@ -62,7 +62,11 @@ class WaveNetAutoencoder(chainer.Chain):
     """Encodes a note into z and decodes it with a WaveNet biased by z and its pitch.
 
     The pitch reaches the decoder as an id, as a signal (``pitch_source``), or both,
-    as the config says.
+    as the config says. ``pitch`` arguments are MIDI numbers: (batch,), one per note,
+    or a track (batch, samples) giving the pitch of every sample of a melody (rests
+    filled, see :func:`chainer_wavenet.pitch_track.fill_rests`). A track reaches the
+    decoder's id table once per frame of z (the pitch at the frame's centre) and its
+    signals at every sample; a track holding one pitch plays as that note.
     """
 
     def __init__(self, config=None):
@@ -80,30 +84,41 @@ class WaveNetAutoencoder(chainer.Chain):
     def hop(self):
         return self.config.encoder.hop
 
-    def pitch_ids(self, pitches):
-        """The decoder's global ids for MIDI ``pitches`` (batch,), or None if it takes none."""
-        return pitches if self.config.decoder.n_global else None
+    def pitch_ids(self, pitch):
+        """The decoder's global ids: (batch,) for notes, (batch, frames) for a track of
+        ``frames * hop`` samples or more; None if it takes none."""
+        if not self.config.decoder.n_global:
+            return None
+        if pitch.ndim == 1:
+            return pitch
+        xp = chainer.backend.get_array_module(pitch)
+        centres = pitch[:, self.hop // 2::self.hop][:, :pitch.shape[1] // self.hop]
+        return xp.clip(xp.rint(centres), 0, MIDI_PITCHES - 1).astype(np.int32)
 
-    def pitch_source(self, pitches, length):
-        """The decoder's source for notes of MIDI ``pitches`` (batch,): (batch, channels,
-        length) on the model's device, or None if it takes none."""
+    def pitch_source(self, pitch, length):
+        """The decoder's source for its first ``length`` inputs: (batch, channels, length)
+        on the model's device, or None if it takes none."""
         if not self.config.pitch_harmonics:
             return None
-        pitches = chainer.backend.CpuDevice().send(pitches)
-        signal = harmonic_signal(pitches, length, self.config.sample_rate,
+        pitch = chainer.backend.CpuDevice().send(pitch)
+        signal = harmonic_signal(_predicted(pitch), length, self.config.sample_rate,
                                  self.config.pitch_harmonics)
         return self.xp.asarray(signal, self.decoder.head2.W.dtype)
 
-    def pitch_periods(self, pitches):
-        """The decoder's pitch periods in samples (batch,) for MIDI ``pitches``, or None if
-        it reads no pitch lags."""
+    def pitch_periods(self, pitch):
+        """The decoder's pitch periods in samples: (batch,) for notes, (batch, samples - 1)
+        for a track (the period of the sample after each input), or None if it reads no
+        pitch lags."""
         if not self.config.decoder.pitch_lags:
             return None
-        pitches = chainer.backend.CpuDevice().send(pitches)
-        return self.xp.asarray(self.config.sample_rate / midi_to_hz(pitches))
+        pitch = chainer.backend.CpuDevice().send(pitch)
+        return self.xp.asarray(self.config.sample_rate / midi_to_hz(_predicted(pitch)))
 
     def loss(self, x, pitch):
-        """Decoder NLL (nats) of crop x (batch, time) given its own z and pitch (batch,)."""
+        """Decoder NLL (nats) of crop x (batch, time) given its own z and ``pitch``: (batch,)
+        or a track covering the crop, (batch, time) or (batch, 1, time) as crops give it."""
+        if pitch.ndim == 3:
+            pitch = pitch[:, 0]
         return self.decoder.loss(x, self.pitch_ids(pitch), self.encoder(x),
                                  self.pitch_source(pitch, x.shape[1] - 1),
                                  self.pitch_periods(pitch))
@@ -123,3 +138,9 @@ class WaveNetAutoencoder(chainer.Chain):
             z = self.encoder(self.xp.asarray(classes)).array
         z = chainer.backend.CpuDevice().send(z)
         return z[0] if single else z
+
+
+def _predicted(pitch):
+    """A track's pitch of the sample predicted after each input (it starts one later);
+    one pitch per note as it is."""
+    return pitch if pitch.ndim == 1 else pitch[:, 1:]

@@ -1,5 +1,6 @@
-"""What every command line shares: one-line errors, exit codes and --debug."""
+"""What every command line shares: one-line errors, exit codes, --debug, integer lists."""
 
+import argparse
 import sys
 
 from chainer_wavenet.errors import Interrupted, WaveNetError
@@ -8,6 +9,19 @@ from chainer_wavenet.errors import Interrupted, WaveNetError
 def add_common_arguments(parser):
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback on errors")
+
+
+def int_list(text):
+    """Parse "0,24,40" or "48:72:2" (start:stop:step, stop included) into a list of ints."""
+    try:
+        if ":" in text:
+            start, stop, *step = (int(x) for x in text.split(":"))
+            return list(range(start, stop + 1, step[0] if step else 1))
+        return [int(x) for x in text.split(",") if x.strip()]
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected integers like 0,24,40 or a range like 48:72:2"
+        ) from None
 
 
 def run(main, parser, argv=None):

@@ -7,6 +7,8 @@
   within ``SEARCH_SEMITONES`` of the pitch asked for, and its median over the voiced
   frames between ``PITCH_START`` and ``PITCH_STOP`` seconds is compared with that
   pitch in cents. A note with no voiced frame has no pitch: it counts as a miss.
+  A melody is resynthesized along its pitch track, and each of its notes is measured
+  the same way over the note's own time (:func:`measure_melody`).
 - Spectrum: the mean absolute difference in dB between the log-mel spectrogram of a
   reconstruction (or a vocoder's resynthesis) and that of its original.
 - A plain WaveNet or a vocoder: the likelihood of each recording
@@ -21,7 +23,7 @@ import chainer
 import numpy as np
 from tqdm.auto import tqdm
 
-from chainer_wavenet import mel, mu_law, synthesis
+from chainer_wavenet import mel, mu_law, pitch_track, synthesis
 from chainer_wavenet.config import MIDI_PITCHES
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.pitch_signal import hz_to_midi, midi_to_hz
@@ -88,6 +90,27 @@ def measure_pitch(audio, sample_rate, pitch):
     return PitchMeasure(100.0 * (float(hz_to_midi(f0)) - pitch), voiced)
 
 
+def measure_melody(audio, sample_rate, notes, settle=0.05):
+    """A PitchMeasure per melody note (start s, end s, MIDI pitch) of ``audio``: the median
+    f0 of the voiced frames from ``settle`` s after its start to its end, by one pYIN pass
+    over the melody's range (widened by SEARCH_SEMITONES)."""
+    if not notes:
+        return []
+    pitches = [pitch for _, _, pitch in notes]
+    lowest = max(0, min(pitches) - SEARCH_SEMITONES)
+    highest = min(float(hz_to_midi(0.45 * sample_rate)), max(pitches) + SEARCH_SEMITONES)
+    track = pitch_track.estimate(audio, sample_rate, lowest=lowest, highest=highest)
+    rate = pitch_track.FRAME_RATE
+    measures = []
+    for start, end, pitch in notes:
+        frames = track[math.ceil((start + settle) * rate):math.floor(end * rate)]
+        voiced = frames[np.isfinite(frames)]
+        measures.append(PitchMeasure(100.0 * (float(np.median(voiced)) - pitch),
+                                     voiced.size / frames.size) if voiced.size
+                        else PitchMeasure(None, 0.0))
+    return measures
+
+
 def estimate_pitch(audio, sample_rate, lowest=24, highest=108):
     """The MIDI pitch nearest the median f0 of ``audio`` (pYIN over MIDI ``lowest`` to
     ``highest``, or the Nyquist frequency), and the f0's offset from it in cents; None
@@ -123,12 +146,25 @@ def log_mel_distance(audio, reference, sample_rate):
 @dataclasses.dataclass(frozen=True)
 class Note:
     """A note to evaluate: its name, instrument family, MIDI pitch and float32 audio
-    (a whole number of the model's frames)."""
+    (a whole number of the model's frames). A melody also has its ``track``, the pitch
+    of every sample (rests filled), and its notes (start s, end s, MIDI pitch), each
+    measured on its own."""
 
     name: str
     family: str
     pitch: int
     audio: np.ndarray
+    track: np.ndarray | None = dataclasses.field(default=None, compare=False)
+    melody_notes: tuple = ()
+
+    def decoder_pitch(self, shift=0):
+        """What the decoder is given to play this note ``shift`` semitones higher."""
+        return self.pitch + shift if self.track is None else self.track + shift
+
+    def in_range(self, shift):
+        """True when every pitch of the note, moved by ``shift``, is a MIDI pitch."""
+        pitches = [self.pitch] if self.track is None else [self.track.min(), self.track.max()]
+        return 0 <= min(pitches) + shift and max(pitches) + shift < MIDI_PITCHES
 
 
 def nll_bits(model, notes):
@@ -138,7 +174,9 @@ def nll_bits(model, notes):
     with chainer.no_backprop_mode(), chainer.using_config("train", False):
         for note in notes:
             classes = model.xp.asarray(mu_law.encode(note.audio[None], n_classes))
-            nats = model.loss(classes, model.xp.asarray([note.pitch], np.int32)).array
+            pitch = (np.array([note.pitch], np.int32) if note.track is None
+                     else note.track[None, :classes.shape[1]])
+            nats = model.loss(classes, model.xp.asarray(pitch)).array
             result.append(float(nats) / math.log(2))
     return result
 
@@ -199,13 +237,29 @@ def _summary(rows, with_distance):
     return summary
 
 
-def _row(note, condition, target, measure, distance=None):
-    row = {"note": note.name, "family": note.family, "pitch": note.pitch,
+def _row(name, note, pitch, condition, target, measure, distance=None):
+    row = {"note": name, "family": note.family, "pitch": int(pitch),
            "condition": condition, "target_pitch": int(target), "cents": measure.cents,
            "voiced_share": measure.voiced, "within": measure.within}
     if distance is not None:
         row["log_mel_db"] = distance
     return row
+
+
+def _measured(note, condition, audio, sample_rate, shift=0, distance=None, after=0):
+    """The rows of ``audio`` played for ``note`` moved by ``shift``, from sample ``after``
+    on: one for a note, one per melody note starting there or later and ending in it."""
+    if not note.melody_notes:
+        target = note.pitch + shift
+        return [_row(note.name, note, note.pitch, condition, target,
+                     measure_pitch(audio[after:], sample_rate, target), distance)]
+    seconds = len(audio) / sample_rate
+    chosen = [(k, (start, end, pitch + shift))
+              for k, (start, end, pitch) in enumerate(note.melody_notes)
+              if start >= after / sample_rate and end <= seconds]
+    measures = measure_melody(audio, sample_rate, [n for _, n in chosen])
+    return [_row(f"{note.name}#{k}", note, target - shift, condition, target, measure, distance)
+            for (k, (_, _, target)), measure in zip(chosen, measures, strict=True)]
 
 
 def condition_name(shift):
@@ -218,7 +272,8 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
 
     Returns the results, ``{"nll_bits", "summary": {condition: {...}}, "notes": [rows]}``
     for the originals themselves, their reconstructions and each shift of pitch, and
-    the audio played, a list of (condition, note, float32 audio). Re-pitched notes
+    the audio played, a list of (condition, note, float32 audio). A melody plays its
+    track and gives a row per melody note (named ``<name>#<k>``). Re-pitched notes
     whose target lies outside MIDI 0..127 are skipped. ``likelihood`` and
     ``originals`` (the pitch of the notes themselves) can be left out. With
     ``prime_seconds``, the condition "primed" also plays each note's first seconds
@@ -235,33 +290,31 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     bar = tqdm(total=len(notes) * (1 + originals + len(shifts) + bool(primed)),
                desc="evaluating", unit="clip", disable=not progress)
     for note in notes if originals else ():
-        rows.append(_row(note, "original", note.pitch,
-                         measure_pitch(note.audio, sample_rate, note.pitch)))
+        rows.extend(_measured(note, "original", note.audio, sample_rate))
         bar.update()
     zs = list(synthesis.encode_all(model, [n.audio for n in notes], batch_size))
     for shift in (0, *shifts):
-        chosen = [i for i, n in enumerate(notes) if 0 <= n.pitch + shift < MIDI_PITCHES]
+        chosen = [i for i, n in enumerate(notes) if n.in_range(shift)]
         outputs = synthesis.decode_all(
-            model, [zs[i] for i in chosen], [notes[i].pitch + shift for i in chosen],
+            model, [zs[i] for i in chosen], [notes[i].decoder_pitch(shift) for i in chosen],
             batch_size, temperature, seed, progress=False)
         for i, audio in zip(chosen, outputs, strict=True):
             note = notes[i]
-            target = note.pitch + shift
             distance = log_mel_distance(audio, note.audio, sample_rate) if shift == 0 else None
-            rows.append(_row(note, condition_name(shift), target,
-                             measure_pitch(audio, sample_rate, target), distance))
+            rows.extend(_measured(note, condition_name(shift), audio, sample_rate, shift,
+                                  distance))
             played.append((condition_name(shift), note, audio))
             bar.update()
     if primed:
         n_classes = model.config.decoder.n_classes
         outputs = synthesis.decode_all(
-            model, zs, [n.pitch for n in notes], batch_size, temperature, seed, progress=False,
+            model, zs, [n.decoder_pitch() for n in notes], batch_size, temperature, seed,
+            progress=False,
             primes=[mu_law.encode(n.audio[:primed], n_classes) for n in notes])
         for note, audio in zip(notes, outputs, strict=True):
-            rest = audio[primed:]
-            rows.append(_row(note, "primed", note.pitch,
-                             measure_pitch(rest, sample_rate, note.pitch),
-                             log_mel_distance(rest, note.audio[primed:], sample_rate)))
+            distance = log_mel_distance(audio[primed:], note.audio[primed:], sample_rate)
+            rows.extend(_measured(note, "primed", audio, sample_rate, distance=distance,
+                                  after=primed))
             played.append(("primed", note, audio))
             bar.update()
     bar.close()

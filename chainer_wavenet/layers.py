@@ -135,12 +135,17 @@ class GatedResidualBlock(chainer.Chain):
         return self.conv.reach
 
     def condition(self, global_ids=None, local_features=None):
-        """Gate bias at frame rate, (batch, 2 * dilation_channels, frames or 1), or None."""
+        """Gate bias at frame rate, (batch, 2 * dilation_channels, frames or 1), or None.
+
+        ``global_ids``: one per sequence (batch,), or one per frame (batch, frames).
+        """
         bias = None
         if self.local_bias is not None:
             bias = self.local_bias(local_features)
         if self.global_bias is not None:
-            global_bias = F.expand_dims(self.global_bias(global_ids), 2)
+            global_bias = self.global_bias(global_ids)
+            global_bias = (F.expand_dims(global_bias, 2) if global_ids.ndim == 1
+                           else F.transpose(global_bias, (0, 2, 1)))
             bias = global_bias if bias is None else bias + F.broadcast_to(global_bias, bias.shape)
         return bias
 

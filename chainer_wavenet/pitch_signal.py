@@ -36,23 +36,35 @@ def hz_to_midi(hz):
 
 
 def harmonic_signal(pitches, length, sample_rate, harmonics, offset=0):
-    """float32 (batch, 2 * harmonics, length) for MIDI ``pitches`` (batch,), held constant.
+    """float32 (batch, 2 * harmonics, length) for MIDI ``pitches``: (batch,), one held
+    pitch per note, or a track (batch, >= length), the pitch of each described sample.
 
-    ``offset``: the samples of the note before the first one described (so that a
-    crop's signal continues the note's).
+    ``offset``: the samples of a held note before the first one described (so that a
+    crop's signal continues the note's). A track's phase starts at 0 before its first
+    sample and advances by each sample's own frequency.
     """
-    pitches = np.asarray(pitches, np.float64).reshape(-1)
+    pitches = np.asarray(pitches, np.float64)
     if harmonics < 1:
         raise WaveNetError(f"a pitch signal needs at least one harmonic, got {harmonics}")
+    if pitches.ndim not in (1, 2) or (pitches.ndim == 2 and pitches.shape[1] < length):
+        raise WaveNetError(f"pitches of shape {pitches.shape} give neither one pitch per note "
+                           f"nor a track of {length} samples")
     if not np.isfinite(pitches).all() or pitches.min(initial=0) < 0:
-        raise WaveNetError(f"pitches must be finite MIDI numbers >= 0, got {pitches.tolist()}")
+        raise WaveNetError("pitches must be finite MIDI numbers >= 0, got values in "
+                           f"[{pitches.min()}, {pitches.max()}]")
     cycles_per_sample = midi_to_hz(pitches) / sample_rate
-    times = offset + 1 + np.arange(length, dtype=np.float64)
-    # The fractional cycle is exact in float64 for any note length in use.
-    phase = 2 * np.pi * np.mod(cycles_per_sample[:, None] * times, 1.0)
-    orders = np.arange(1, harmonics + 1, dtype=np.float64)
-    angles = orders[None, :, None] * phase[:, None, :]
-    audible = (orders[None, :] * cycles_per_sample[:, None] < 0.5)[:, :, None]
+    if pitches.ndim == 1:
+        times = offset + 1 + np.arange(length, dtype=np.float64)
+        # The fractional cycle is exact in float64 for any note length in use.
+        cycles = cycles_per_sample[:, None] * times
+        cycles_per_sample = cycles_per_sample[:, None]
+    else:
+        cycles_per_sample = cycles_per_sample[:, :length]
+        cycles = np.cumsum(cycles_per_sample, axis=1)
+    phase = 2 * np.pi * np.mod(cycles, 1.0)
+    orders = np.arange(1, harmonics + 1, dtype=np.float64)[None, :, None]
+    angles = orders * phase[:, None, :]
+    audible = orders * cycles_per_sample[:, None, :] < 0.5
     signal = np.empty((len(pitches), 2 * harmonics, length), np.float32)
     signal[:, 0::2] = np.sin(angles) * audible
     signal[:, 1::2] = np.cos(angles) * audible

@@ -33,10 +33,32 @@ def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, p
     return mu_law.decode(classes, wavenet.config.n_classes)
 
 
+def check_pitches(pitches, batch, samples):
+    """``pitches`` as NumPy: one MIDI pitch per note (batch,) int64, or a track per note
+    (batch, samples) float64; WaveNetError when they are neither or out of range."""
+    pitches = np.asarray(pitches)
+    if pitches.ndim == 2:
+        if pitches.shape[0] != batch or pitches.shape[1] < samples:
+            raise WaveNetError(f"pitch tracks of shape {pitches.shape} do not cover "
+                               f"{batch} notes of {samples} samples")
+        pitches = pitches[:, :samples].astype(np.float64)
+    else:
+        try:
+            pitches = np.broadcast_to(pitches.astype(np.int64), (batch,))
+        except ValueError:
+            raise WaveNetError(f"need one pitch per note ({batch}), got {pitches}") from None
+    if not np.isfinite(pitches).all() or pitches.min() < 0 or pitches.max() >= MIDI_PITCHES:
+        raise WaveNetError(f"pitches must lie in 0..{MIDI_PITCHES - 1}, got values in "
+                           f"[{pitches.min()}, {pitches.max()}]")
+    return pitches
+
+
 def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=None):
     """Float32 audio (batch, frames * hop) decoded from z (batch, bottleneck, frames).
 
-    ``pitches``: one MIDI pitch per note, or one for all. The first sample of each note
+    ``pitches``: one MIDI pitch per note, one for all, or a pitch track per note
+    (batch, >= frames * hop), the pitch of every sample (see
+    :class:`chainer_wavenet.autoencoder.WaveNetAutoencoder`). The first sample of each note
     is the silence the decoder starts from, or the ``prime`` (int classes (batch, P),
     fed as they are); the other samples are generated. A 2-D z (one note) gives 1-D audio.
     """
@@ -48,13 +70,8 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=N
     if channels != decoder.config.local_channels:
         raise WaveNetError(f"z has {channels} channels; this model's bottleneck has "
                            f"{decoder.config.local_channels}")
-    try:
-        pitches = np.broadcast_to(np.asarray(pitches, np.int64), (batch,))
-    except ValueError:
-        raise WaveNetError(f"need one pitch per note ({batch}), got {pitches}") from None
-    if pitches.min() < 0 or pitches.max() >= MIDI_PITCHES:
-        raise WaveNetError(f"pitches must lie in 0..{MIDI_PITCHES - 1}, got {pitches.tolist()}")
     classes = np.full((batch, frames * model.hop), decoder.config.n_classes // 2, np.int32)
+    pitches = check_pitches(pitches, batch, classes.shape[1])
     if prime is not None:
         prime = np.asarray(prime, np.int32).reshape(batch, -1)
         if not 1 <= prime.shape[1] < classes.shape[1]:
@@ -63,7 +80,7 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=N
         classes[:, :prime.shape[1]] = prime
     fed = 1 if prime is None else prime.shape[1]
     if classes.shape[1] > fed:
-        ids = xp.asarray(pitches, np.int32)
+        ids = xp.asarray(pitches, np.int32 if pitches.ndim == 1 else np.float64)
         classes[:, fed:] = generate(decoder, classes.shape[1] - fed, batch, temperature,
                                     model.pitch_ids(ids), z, prime=classes[:, :fed], seed=seed,
                                     progress=progress,

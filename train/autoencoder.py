@@ -87,13 +87,21 @@ def _filters(args):
 
 
 def _crops(notes, config, length, cache):
-    """Crops whose size is a whole number of encoder frames, labelled with the note's pitch."""
+    """Crops whose size is a whole number of encoder frames, labelled with the note's pitch,
+    or for melodies with their pitch track at every sample."""
     hop = config.encoder.hop
     receptive_field = config.receptive_field
     size = -(-(receptive_field + length) // hop) * hop
-    return Crops(notes.classes(config.decoder.n_classes, cache), receptive_field,
-                 size - receptive_field, labels=[n.pitch for n in notes.notes],
-                 names=[str(n.path) for n in notes.notes], n_classes=config.decoder.n_classes)
+    classes = notes.classes(config.decoder.n_classes, cache)
+    names = [str(n.path) for n in notes.notes]
+    if notes.has_tracks:
+        tracks = [notes.sample_track(i, len(c))[None] for i, c in enumerate(classes)]
+        return Crops(classes, receptive_field, size - receptive_field, names=names,
+                     n_classes=config.decoder.n_classes, features=tracks,
+                     feature_key="pitch")
+    return Crops(classes, receptive_field, size - receptive_field,
+                 labels=[n.pitch for n in notes.notes], names=names,
+                 n_classes=config.decoder.n_classes)
 
 
 def _previews(model, valid, args):

@@ -12,20 +12,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
 from chainer_wavenet import cli  # noqa: E402
+from chainer_wavenet.cli import int_list  # noqa: E402
 from chainer_wavenet.data import render  # noqa: E402
-
-
-def int_list(text):
-    """Parse "0,24,40" or "48:72:2" (start:stop:step, stop included) into a list of ints."""
-    try:
-        if ":" in text:
-            start, stop, *step = (int(x) for x in text.split(":"))
-            return list(range(start, stop + 1, step[0] if step else 1))
-        return [int(x) for x in text.split(",") if x.strip()]
-    except (ValueError, IndexError):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected integers like 0,24,40 or a range like 48:72:2"
-        ) from None
 
 
 def joined(values):

@@ -51,11 +51,12 @@ class Crops(DatasetMixin):
     Crops then start on frame boundaries, whole frames apart, so a sequence's last
     ``hop - 1`` targets may go unseen; padding repeats the first frame. Examples become
     dicts of the model's ``loss`` arguments: ``x``, ``local_features`` (the crop's
-    ``ceil(crop_size / hop)`` frames) and, with labels, ``global_ids``.
+    ``ceil(crop_size / hop)`` frames; ``feature_key`` names it otherwise, e.g. ``pitch``
+    for a pitch track per sample) and, with labels, ``global_ids``.
     """
 
     def __init__(self, sequences, receptive_field, length, labels=None, names=None, n_classes=256,
-                 features=None, hop=1):
+                 features=None, hop=1, feature_key="local_features"):
         if receptive_field < 1 or length < 1:
             raise WaveNetError(
                 f"crops need receptive_field >= 1 and length >= 1, "
@@ -76,6 +77,7 @@ class Crops(DatasetMixin):
         self.length = length
         self.labels = labels
         self.hop = hop
+        self.feature_key = feature_key
         self._sequences = []
         self._features = None if features is None else []
         for number, (sequence, name) in enumerate(zip(sequences, names, strict=True)):
@@ -144,7 +146,7 @@ class Crops(DatasetMixin):
         crop = self._sequences[number][start : start + self.crop_size].astype(np.int32)
         if self._features is not None:
             first = start // self.hop
-            example = {"x": crop, "local_features":
+            example = {"x": crop, self.feature_key:
                        self._features[number][:, first:first + self.frames_per_crop]}
             if self.labels is not None:
                 example["global_ids"] = self.labels[number]

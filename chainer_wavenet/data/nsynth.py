@@ -10,10 +10,12 @@ Fields beyond the ones read here (qualities, sample_rate, ...) are ignored.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from chainer_wavenet import mu_law
+import numpy as np
+
+from chainer_wavenet import mu_law, pitch_track
 from chainer_wavenet.audio import read_wav
 from chainer_wavenet.data.class_cache import cached_classes
 from chainer_wavenet.data.crops import compact_classes
@@ -44,6 +46,11 @@ class Note:
     family_str: str
     source: int
     path: Path
+    # Melodies only (see chainer_wavenet.data.melody_render): MIDI per frame (NaN: rest)
+    # at track_rate frames per second, and the notes (start s, end s, pitch).
+    pitch_track: np.ndarray | None = field(default=None, compare=False)
+    track_rate: int = 0
+    melody_notes: tuple = ()
 
 
 class NSynthSet:
@@ -61,6 +68,24 @@ class NSynthSet:
     def audio(self, i):
         """Float32 samples of note ``i`` (16 kHz mono), read from its WAV file."""
         return read_wav(self.notes[i].path, sample_rate=SAMPLE_RATE)
+
+    @property
+    def has_tracks(self):
+        """True for melodies (every note with a pitch track); WaveNetError for a mix."""
+        with_track = sum(n.pitch_track is not None for n in self.notes)
+        if 0 < with_track < len(self.notes):
+            raise WaveNetError(f"{self.folder}: {with_track} of {len(self.notes)} notes have a "
+                               "pitch track; a split holds melodies or single notes, not both")
+        return with_track > 0
+
+    def sample_track(self, i, samples):
+        """float32 (samples,): note ``i``'s pitch at every sample, rests filled (a melody's
+        pitch track, or its one pitch)."""
+        note = self.notes[i]
+        if note.pitch_track is None:
+            return np.full(samples, note.pitch, np.float32)
+        return pitch_track.decoder_track(note.pitch_track, note.track_rate, samples,
+                                         SAMPLE_RATE, f"{note.path}: pitch track")
 
     def load_all(self):
         """Float32 audio of every note, each file read once and kept."""
@@ -154,7 +179,32 @@ def _note(folder, note_str, record):
         family_str=FAMILIES[family],
         source=_label(json_path, note_str, record, "instrument_source", 0, len(SOURCES) - 1),
         path=folder / "audio" / f"{note_str}.wav",
+        **_melody(json_path, note_str, record),
     )
+
+
+def _melody(json_path, note_str, record):
+    """A melody's pitch track and notes from its record (nothing for a single note)."""
+    if "pitch_track" not in record:
+        return {}
+    problem = f"{json_path}: note {note_str!r} has a bad pitch_track"
+    track = record["pitch_track"]
+    try:
+        rate = track["frame_rate"]
+        midi = np.array([np.nan if p is None else p for p in track["midi"]], np.float32)
+        notes = tuple((float(a), float(b), int(p)) for a, b, p, *_ in
+                      record.get("melody_notes", []))
+    except (TypeError, KeyError, ValueError):
+        raise WaveNetError(f"{problem}: expected {{\"frame_rate\": N, \"midi\": [pitch or "
+                           f"null, ...]}} and melody_notes [[start, end, pitch, ...], ...]"
+                           ) from None
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
+        raise WaveNetError(f"{problem}: frame_rate must be a positive integer, got {rate!r}")
+    voiced = midi[np.isfinite(midi)]
+    if not voiced.size or voiced.min() < 0 or voiced.max() > 127:
+        raise WaveNetError(f"{problem}: needs MIDI pitches in 0..127 (null for rests), at "
+                           "least one")
+    return dict(pitch_track=midi, track_rate=rate, melody_notes=notes)
 
 
 def _ids(values, names, what):

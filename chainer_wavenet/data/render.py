@@ -138,22 +138,48 @@ class NoteRenderer:
 
     def __call__(self, program, pitch, velocity):
         """The note as float32 samples: ``NOTE_SECONDS`` s at 16 kHz."""
-        synth, sfid = self._synth()
+        synth = self._playing(program)
         try:
-            if synth.program_select(0, sfid, 0, program) < 0:
-                raise WaveNetError(
-                    f"{self.soundfont}: has no preset for program {program} in bank 0; "
-                    "use a General MIDI SoundFont or other --programs"
-                )
             synth.noteon(0, pitch, velocity)
             held = synth.get_samples(HOLD_SECONDS * SYNTH_RATE)
             synth.noteoff(0, pitch)
             released = synth.get_samples((NOTE_SECONDS - HOLD_SECONDS) * SYNTH_RATE)
         finally:
             synth.delete()
-        stereo = np.concatenate([held, released]).reshape(-1, 2).astype(np.float32)
-        mono = stereo.mean(axis=1) / 32768.0
-        return soxr.resample(mono, SYNTH_RATE, SAMPLE_RATE).astype(np.float32)
+        return _output(np.concatenate([held, released]))
+
+    def melody(self, program, notes, tail_seconds=1.0):
+        """``notes`` (:class:`chainer_wavenet.data.melody.MelodyNote`) played by
+        ``program``, then ``tail_seconds`` of release, as float32 samples at 16 kHz."""
+        events = sorted([(n.end, 0, n.pitch, 0) for n in notes]
+                        + [(n.start, 1, n.pitch, n.velocity) for n in notes])
+        synth = self._playing(program)
+        chunks, now = [], 0
+        try:
+            for seconds, on, pitch, velocity in events:
+                frames = round(seconds * SYNTH_RATE) - now
+                if frames > 0:
+                    chunks.append(synth.get_samples(frames))
+                    now += frames
+                if on:
+                    synth.noteon(0, pitch, velocity)
+                else:
+                    synth.noteoff(0, pitch)
+            chunks.append(synth.get_samples(round(tail_seconds * SYNTH_RATE)))
+        finally:
+            synth.delete()
+        return _output(np.concatenate(chunks))
+
+    def _playing(self, program):
+        """A fresh synthesizer with ``program`` selected on channel 0."""
+        synth, sfid = self._synth()
+        if synth.program_select(0, sfid, 0, program) < 0:
+            synth.delete()
+            raise WaveNetError(
+                f"{self.soundfont}: has no preset for program {program} in bank 0; "
+                "use a General MIDI SoundFont or other --programs"
+            )
+        return synth
 
     def close(self):
         """Free the synthesizer that keeps the SoundFont loaded."""
@@ -166,6 +192,12 @@ class NoteRenderer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _output(interleaved):
+    """FluidSynth's interleaved 16-bit stereo at ``SYNTH_RATE`` -> float32 mono at 16 kHz."""
+    mono = interleaved.reshape(-1, 2).astype(np.float32).mean(axis=1) / 32768.0
+    return soxr.resample(mono, SYNTH_RATE, SAMPLE_RATE).astype(np.float32)
 
 
 def is_silent(audio):
@@ -183,7 +215,7 @@ class RenderSummary:
     seconds: float = 0.0
 
 
-def _checked(values, lo, hi, what):
+def checked(values, lo, hi, what):
     values = sorted(set(int(v) for v in values))
     if not values:
         raise WaveNetError(f"{what}: empty; give at least one value")
@@ -192,7 +224,7 @@ def _checked(values, lo, hi, what):
     return values
 
 
-def _check_fractions(fractions):
+def check_fractions(fractions):
     if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1.0) > 1e-6:
         raise WaveNetError(
             f"fractions: expected three positive numbers (train, valid, test) summing to 1, "
@@ -209,7 +241,7 @@ def _split_sizes(n, fractions):
 SPLIT_BY = ("note", "instrument")
 
 
-def _assign_splits(records, fractions, seed, by, silent):
+def assign_splits(records, fractions, seed, by, silent):
     """The records of each split, in SPLITS order: whole notes shuffled with ``seed``
     (``by="note"``), or whole instruments (``by="instrument"``: valid and test
     instruments never play in train, as in NSynth's own splits)."""
@@ -231,7 +263,7 @@ def _assign_splits(records, fractions, seed, by, silent):
             for lo, hi in zip(ends - sizes, ends, strict=True)]
 
 
-def _prepare(out, force):
+def prepare(out, force):
     """Create ``out``; refuse a non-empty one unless ``force``, which clears our folders."""
     out = Path(out)
     if out.is_dir() and any(out.iterdir()):
@@ -245,13 +277,13 @@ def _prepare(out, force):
     return ensure_output_dir(out)
 
 
-def _tag(soundfont):
+def tag(soundfont):
     """The SoundFont file name's first word, lower case: TimGM6mb.sf2 -> tim."""
     word = re.match(r"[A-Z]?[a-z]+|[A-Z]+", soundfont.stem)
     return word.group().lower() if word else "sf"
 
 
-def _record(program, pitch, velocity, tag):
+def note_record(program, pitch, velocity, tag):
     fam = family(program)
     src = source(program)
     instrument_str = f"{FAMILIES[fam]}_{tag}_{program:03d}"
@@ -293,24 +325,24 @@ def render_nsynth(
     if split_by not in SPLIT_BY:
         raise WaveNetError(f"split_by: one of {', '.join(SPLIT_BY)}, got {split_by!r}")
     start = time.perf_counter()
-    programs = _checked(programs, 0, 127, "programs")
+    programs = checked(programs, 0, 127, "programs")
     for program in programs:
         family(program)
-    pitches = _checked(pitches, 0, 127, "pitches")
-    velocities = _checked(velocities, 1, 127, "velocities")
+    pitches = checked(pitches, 0, 127, "pitches")
+    velocities = checked(velocities, 1, 127, "velocities")
     plan = [(p, k, v) for p in programs for k in pitches for v in velocities]
-    _check_fractions(fractions)
+    check_fractions(fractions)
     with NoteRenderer(soundfont) as renderer:
-        out = _prepare(out, force)
+        out = prepare(out, force)
         staging = ensure_output_dir(out / STAGING)
         try:
-            records, silent = _render_notes(renderer, plan, _tag(renderer.soundfont), staging,
+            records, silent = _render_notes(renderer, plan, tag(renderer.soundfont), staging,
                                             progress)  # fmt: skip
-            splits = _assign_splits(records, fractions, seed, split_by, len(silent))
+            splits = assign_splits(records, fractions, seed, split_by, len(silent))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    counts = _write_splits(out, staging, splits)
+    counts = write_splits(out, staging, splits)
     staging.rmdir()
     return RenderSummary(out, counts, silent, time.perf_counter() - start)
 
@@ -319,7 +351,7 @@ def _render_notes(renderer, plan, tag, staging, progress):
     """Render every planned note; write the audible ones into ``staging``."""
     records, silent = [], []
     for program, pitch, velocity in tqdm(plan, desc="rendering", disable=not progress):
-        record = _record(program, pitch, velocity, tag)
+        record = note_record(program, pitch, velocity, tag)
         audio = renderer(program, pitch, velocity)
         if is_silent(audio):
             silent.append(record["note_str"])
@@ -329,7 +361,7 @@ def _render_notes(renderer, plan, tag, staging, progress):
     return records, silent
 
 
-def _write_splits(out, staging, splits):
+def write_splits(out, staging, splits):
     """Move each note's WAV from ``staging`` into its split; write each examples.json."""
     counts = {}
     for split, records in zip(SPLITS, splits, strict=True):
