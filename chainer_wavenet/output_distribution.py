@@ -90,13 +90,13 @@ class LogisticMixture:
 
     def nll(self, outputs, targets):
         """Mean NLL (nats) of int ``targets`` (batch, T) under ``outputs`` (batch, 3K, T)."""
-        if outputs.dtype != np.float32:
+        if outputs.dtype == np.float16:
             outputs = F.cast(outputs, np.float32)
         xp = chainer.backend.get_array_module(outputs)
         logits, means, log_scales = self._parts(outputs)
         log_scales = F.clip(log_scales, LOG_SCALE_MIN, LOG_SCALE_MAX)
         targets = xp.asarray(targets)[:, None, :]
-        centres = (targets * self.width - 1.0).astype(np.float32)
+        centres = (targets * self.width - 1.0).astype(outputs.dtype)
         inverse_scale = F.exp(-log_scales)
         upper = inverse_scale * (F.broadcast_to(centres, means.shape) + self.width / 2 - means)
         lower = upper - inverse_scale * self.width
@@ -106,8 +106,8 @@ class LogisticMixture:
         below_upper = -F.softplus(-upper)
         above_lower = -F.softplus(lower)
         within_bin = F.log(-F.expm1(-inverse_scale * self.width))
-        not_lowest = (targets > 0).astype(np.float32)
-        not_highest = (targets < self.n_classes - 1).astype(np.float32)
+        not_lowest = (targets > 0).astype(outputs.dtype)
+        not_highest = (targets < self.n_classes - 1).astype(outputs.dtype)
         log_probability = below_upper * F.broadcast_to(not_highest, means.shape)
         log_probability += above_lower * F.broadcast_to(not_lowest, means.shape)
         log_probability += within_bin * F.broadcast_to(not_lowest * not_highest, means.shape)

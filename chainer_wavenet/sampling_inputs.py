@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainer_wavenet import mu_law, snapshot
+from chainer_wavenet import quantization, snapshot
 from chainer_wavenet.audio import read_wav
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.data import nsynth
@@ -28,9 +28,17 @@ def sample_rate(model):
     return int(getattr(model, "metadata", {}).get("sample_rate", DEFAULT_SAMPLE_RATE))
 
 
-def load_model(path, device, autoencoder):
-    """The model in snapshot ``path`` on ``device``, checked to be the kind a command needs."""
-    model = snapshot.load(path, device)
+def add_ema_argument(parser):
+    """``--no-ema``: sample with the raw weights of a model trained with ``--ema``."""
+    parser.add_argument("--no-ema", action="store_true",
+                        help="use the optimizer's own weights, not their moving average "
+                             "(for models trained with --ema; others have only those)")
+
+
+def load_model(path, device, autoencoder, raw=False):
+    """The model in snapshot ``path`` on ``device``, checked to be the kind a command needs;
+    its weights averaged where training kept an average, unless ``raw``."""
+    model = snapshot.load(path, device, raw=raw)
     check_model(model, path, autoencoder)
     return model
 
@@ -105,19 +113,22 @@ def mel_settings(model):
 
 
 def read_condition(path, model):
-    """Log-mel features (n_mels, frames) of WAV ``path``, and its mu-law decoded audio.
+    """Log-mel features (n_mels, frames) of WAV ``path``, and its audio as the model's
+    classes hear it (quantized, then decoded).
 
     The features are computed, like the training features, from that audio.
     """
-    classes = mu_law.encode(read_wav(path, sample_rate(model)), model.config.n_classes)
-    audio = mu_law.decode(classes, model.config.n_classes)
+    config = model.config
+    classes = quantization.encode(read_wav(path, sample_rate(model)), config.n_classes,
+                                  config.quantization)
+    audio = quantization.decode(classes, config.n_classes, config.quantization)
     return log_mel(audio, sample_rate(model), mel_settings(model)), audio
 
 
 def read_prime(path, model, length):
-    """Mu-law classes of the first ``length`` samples of WAV ``path`` (all if it is shorter)."""
+    """The model's classes of the first ``length`` samples of WAV ``path`` (all if shorter)."""
     audio = read_wav(path, sample_rate(model))[:length]
-    return mu_law.encode(audio, model.config.n_classes)
+    return quantization.encode(audio, model.config.n_classes, model.config.quantization)
 
 
 def check_pitch(pitch, flag="--pitch"):

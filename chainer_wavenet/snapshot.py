@@ -8,6 +8,9 @@ Layout (readable with plain h5py)::
     /weights/...      one dataset per parameter, at the link's path, e.g.
                       /weights/blocks/0/conv/W (out, in, width),
                       /weights/decoder/blocks/3/conv/W for the autoencoder
+    /raw_weights/...  only from a run with an exponential moving average of its weights
+                      (``--ema``): /weights then holds the average, and this group the
+                      optimizer's own weights, laid out alike
 """
 
 import json
@@ -24,6 +27,7 @@ from chainer_wavenet.wavenet import WaveNet
 
 FORMAT = "chainer-wavenet"
 FORMAT_VERSION = 1
+RAW_WEIGHTS = "raw_weights"
 
 
 def build(config):
@@ -31,14 +35,20 @@ def build(config):
     return WaveNet(config) if isinstance(config, WaveNetConfig) else WaveNetAutoencoder(config)
 
 
-def save(path, model, metadata=None, force=False):
-    """Write ``model`` (on any device) with its config to ``path``, atomically."""
+def save(path, model, metadata=None, force=False, raw=None):
+    """Write ``model`` (on any device) with its config to ``path``, atomically.
+
+    ``raw``: when ``model`` holds averaged weights, the model of the same config whose own
+    weights they average, kept under /raw_weights.
+    """
     with atomic_hdf5(path, force=force) as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
         f.attrs["config"] = config_to_json(model.config)
         f.attrs["metadata"] = json.dumps(metadata or {}, sort_keys=True)
         chainer.serializers.HDF5Serializer(f.create_group("weights")).save(model)
+        if raw is not None:
+            chainer.serializers.HDF5Serializer(f.create_group(RAW_WEIGHTS)).save(raw)
 
 
 def _text(value):
@@ -75,12 +85,22 @@ def _config_and_metadata(path, f):
     return config, metadata
 
 
-def load(path, device=None):
-    """The model stored in ``path``, ready to use; ``model.metadata`` holds its extra facts."""
+def has_raw_weights(path):
+    """Whether snapshot ``path`` keeps raw weights beside averaged ones."""
+    with _open(path) as f:
+        return RAW_WEIGHTS in f
+
+
+def load(path, device=None, raw=False):
+    """The model stored in ``path``, ready to use; ``model.metadata`` holds its extra facts.
+
+    Its weights are the moving average where training kept one, or with ``raw`` the
+    optimizer's own (the same where no average was kept).
+    """
     with _open(path) as f:
         config, metadata = _config_and_metadata(path, f)
         model = build(config)
-        _read_weights(path, f, model)
+        _read_weights(path, f, model, RAW_WEIGHTS if raw and RAW_WEIGHTS in f else "weights")
     model.metadata = metadata
     if device is not None:
         model.to_device(device)
@@ -97,9 +117,9 @@ def load_weights(path, model):
         _read_weights(path, f, model)
 
 
-def _read_weights(path, f, model):
+def _read_weights(path, f, model, group="weights"):
     try:
-        chainer.serializers.HDF5Deserializer(f["weights"]).load(model)
+        chainer.serializers.HDF5Deserializer(f[group]).load(model)
     except (KeyError, ValueError, TypeError, OSError) as error:
         raise WaveNetError(f"{path}: weights do not fit the stored config ({error}); "
                            f"the snapshot is damaged") from None

@@ -2,6 +2,12 @@
 
     python sample/wavenet.py --model result/model.h5 --length 2s --batch 4
     python sample/wavenet.py --model result/vocoder/model.h5 --condition speech.wav
+    python sample/wavenet.py --model result/model.h5 --no-ema     # raw weights, not the average
+
+Softmax models draw from softmax(logits / T); mixture-of-logistics models (trained with
+--output logistic_mixture) pick a logistic from softmax(weights / T) and draw from it with
+its scale times T; T = --temperature. Models trained with --ema sample with the moving
+average of their weights unless --no-ema.
     python sample/wavenet.py evaluate --model result/vocoder/model.h5 --dataset DIR
 
 ``evaluate`` measures a model on a folder of recordings (laid out as for training):
@@ -24,7 +30,7 @@ import chainer_wavenet  # noqa: E402,F401  (before chainer)
 from chainer_wavenet import (  # noqa: E402
     cli,
     evaluation,
-    mu_law,
+    quantization,
     sampling_inputs,
     sampling_outputs,
     synthesis,
@@ -45,7 +51,8 @@ def build_parser():
                         help="new samples per file, or seconds with an s suffix (default 1s; "
                              "with --condition, the rest of that file)")
     parser.add_argument("--temperature", type=float, default=1.0,
-                        help="softmax temperature: 1 = the model's distribution, < 1 sharper")
+                        help="1 = the model's distribution, < 1 sharper (softmax: logits / T; "
+                             "mixture: weight logits / T and scales x T)")
     parser.add_argument("--batch", type=int, default=1,
                         help="files generated together (default 1)")
     parser.add_argument("--speaker", help="speaker name or id, for speaker-conditioned models")
@@ -59,6 +66,7 @@ def build_parser():
                         help="follow the mel spectrogram of this WAV (models trained with --mel); "
                              "--prime, if given, stands for its start")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    sampling_inputs.add_ema_argument(parser)
     add_device_arguments(parser)
     cli.add_common_arguments(parser)
     return parser
@@ -71,7 +79,7 @@ def main(args):
     if args.prime_length is not None and args.prime is None:
         raise chainer_wavenet.WaveNetError("--prime-length needs --prime WAV")
     model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
-                                       autoencoder=False)
+                                       autoencoder=False, raw=args.no_ema)
     rate = sampling_inputs.sample_rate(model)
     speaker = sampling_inputs.speaker_id(model, args.speaker)
     prime = None
@@ -141,9 +149,10 @@ def build_evaluate_parser():
     parser.add_argument("--seconds", type=float, default=1.0,
                         help="a vocoder resynthesizes this much of each file (default 1)")
     parser.add_argument("--temperature", type=float, default=1.0,
-                        help="softmax temperature of the resynthesis")
+                        help="temperature of the resynthesis (see sample/wavenet.py --help)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    sampling_inputs.add_ema_argument(parser)
     add_device_arguments(parser)
     cli.add_common_arguments(parser)
     return parser
@@ -155,11 +164,12 @@ def evaluate(args):
     if args.limit is not None and args.limit < 1:
         raise chainer_wavenet.WaveNetError(f"--limit must be >= 1, got {args.limit}")
     model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
-                                       autoencoder=False)
+                                       autoencoder=False, raw=args.no_ema)
     rate = sampling_inputs.sample_rate(model)
     mel = sampling_inputs.mel_settings(model)
     length = sampling_inputs.note_length(args.seconds, rate)
-    folder = load_folder(args.dataset, rate, model.config.n_classes)
+    config = model.config
+    folder = load_folder(args.dataset, rate, config.n_classes, quantization=config.quantization)
     out = ensure_output_dir(args.out)
     sampling_outputs.check_free(out, ["evaluation"], args.force, (".json",))
     rows = []
@@ -172,7 +182,7 @@ def evaluate(args):
             raise chainer_wavenet.WaveNetError(
                 f"{path}: {len(classes)} samples, not longer than the model's receptive field "
                 f"({model.receptive_field})")
-        audio = mu_law.decode(classes, model.config.n_classes)
+        audio = quantization.decode(classes, config.n_classes, config.quantization)
         features = None if mel is None else log_mel(audio, rate, mel)
         row = {"file": str(path), "speaker": speaker, "samples": len(classes),
                "nll_bits": evaluation.recording_nll_bits(model, classes, global_id, features)}

@@ -209,13 +209,14 @@ def assert_same_arrays(left, right, what=""):
         np.testing.assert_array_equal(left[key], right[key], err_msg=f"{what} {key}", strict=True)
 
 
-@pytest.mark.parametrize("model", ["wavenet", "autoencoder"])
-def test_killed_runs_resume_bit_for_bit(model, request, tmp_path, random_delay):
+@pytest.mark.parametrize("model, extra", [("wavenet", ()), ("autoencoder", ()),
+                                           ("wavenet", ("--ema", 0.9))])
+def test_killed_runs_resume_bit_for_bit(model, extra, request, tmp_path, random_delay):
     """A straight run to TOTAL against runs killed right after the snapshot at HALF, after
     the one past the last step-size decay, or at a random moment (SIGKILL, and SIGTERM which
     snapshots the step reached), then resumed to TOTAL from where they stopped (they leave the
-    snapshots written before the kill untouched)."""
-    flags = (*model_flags(model, request), *SCHEDULE)
+    snapshots written before the kill untouched). With --ema, the moving average too."""
+    flags = (*model_flags(model, request), *SCHEDULE, *extra)
     outs = {name: tmp_path / name
             for name in ("straight", "half", "past_decay", "random", "sigterm")}
     runs = {name: start(model, "--out", out, *flags) for name, out in outs.items()}
@@ -245,6 +246,9 @@ def test_killed_runs_resume_bit_for_bit(model, request, tmp_path, random_delay):
     assert halfway["updater/iterator:main/epoch"] == 3
     assert final["updater/iterator:main/epoch"] == 6
     straight_weights, straight_attrs = weights(straight / "model.h5")
+    averaged = [key for key in final if "ExponentialMovingAverage/average/" in key]
+    assert bool(averaged) == bool(extra)
+    assert any(key.startswith("raw_weights/") for key in straight_weights) == bool(extra)
     straight_log = without_times(json.loads((straight / "log").read_text()))
     assert [entry["iteration"] for entry in straight_log] == [4, 8, 12, 16]
     assert step_sizes(straight_log) == pytest.approx([LR, LR / 2, LR / 4, LR / 4])

@@ -3,6 +3,12 @@
     python train/wavenet.py --dataset DIR [--gpu 0] [--preset small|S|paper] [--out result/wavenet]
     python train/wavenet.py --dataset DIR --mel 80 --mel-hop 256    # a mel-conditioned vocoder
     python train/wavenet.py --dataset VCTK-Corpus --speakers 4 --trim-silence 30   # speech
+    python train/wavenet.py --dataset DIR --mel 80 --output logistic_mixture --upsampling transposed
+
+By default the model predicts 256 mu-law classes with a softmax. --output logistic_mixture
+makes it predict 16-bit linear samples (65536 classes, read as a scalar input) with a
+discretized mixture of --mixture-components logistics. --upsampling transposed upsamples
+the mel frames with learned transposed convolutions instead of repeating them.
 
 Files at other rates are resampled to --sample-rate and stereo files mixed down, on load.
 """
@@ -15,8 +21,14 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli, device, mu_law, snapshot  # noqa: E402
-from chainer_wavenet.config import WAVENET_PRESETS  # noqa: E402
+from chainer_wavenet import cli, device, quantization, snapshot  # noqa: E402
+from chainer_wavenet.config import (  # noqa: E402
+    LOCAL_UPSAMPLINGS,
+    OUTPUTS,
+    WAVENET_PRESETS,
+    with_local_upsampling,
+    with_output,
+)
 from chainer_wavenet.data.crops import Crops  # noqa: E402
 from chainer_wavenet.data.folder import load_folder  # noqa: E402
 from chainer_wavenet.mel import MelSettings, log_mel  # noqa: E402
@@ -50,6 +62,17 @@ def build_parser():
                         help=f"samples per mel frame (default {mel.hop})")
     parser.add_argument("--mel-window", type=int, default=mel.n_fft,
                         help=f"mel analysis window in samples (default {mel.n_fft})")
+    parser.add_argument("--upsampling", choices=LOCAL_UPSAMPLINGS, default="repeat",
+                        help="how mel frames reach the samples: repeat each frame (default), "
+                             "or learned transposed convolutions (needs --mel)")
+    parser.add_argument("--upsampling-strides", metavar="S1,S2,...",
+                        help="strides of the transposed convolutions, multiplying to "
+                             "--mel-hop (default: two near-equal factors, 256 = 16,16)")
+    parser.add_argument("--output", choices=OUTPUTS, default="softmax",
+                        help="softmax over 256 mu-law classes (default), or a mixture of "
+                             "logistics over 16-bit linear samples")
+    parser.add_argument("--mixture-components", type=int, default=10,
+                        help="logistics in the mixture (default 10)")
     runner.add_training_arguments(parser, out="result/wavenet", batchsize=4, length=2048,
                                   iterations=2000, interval=200)
     device.add_device_arguments(parser)
@@ -76,15 +99,16 @@ def main(args):
         raise chainer_wavenet.WaveNetError(f"--trim-silence must be a positive number of dB, "
                                            f"got {args.trim_silence}")
     check_resumed_features(args, mel)
-    data = load_folder(args.dataset, args.sample_rate, cache=args.cache, speakers=args.speakers,
-                       trim_db=args.trim_silence)
+    config = model_config(args, mel)
+    data = load_folder(args.dataset, args.sample_rate, config.n_classes, cache=args.cache,
+                       speakers=args.speakers, trim_db=args.trim_silence,
+                       quantization=config.quantization)
     check_resumed_speakers(args, data.speaker_names)
-    config = dataclasses.replace(WAVENET_PRESETS[args.preset], n_global=data.n_speakers,
-                                 local_channels=args.mel, local_hop=mel.hop if mel else 1)
+    config = dataclasses.replace(config, n_global=data.n_speakers)
     train, valid = data.split(args.validation_fraction, seed=args.seed)
     crops = [Crops(part.waveforms, config.receptive_field, args.length, labels=part.speakers,
                    names=part.names, n_classes=config.n_classes,
-                   features=None if mel is None else features(part, mel),
+                   features=None if mel is None else features(part, mel, config),
                    hop=config.local_hop) for part in (train, valid)]
     runner.seed_everything(args.seed)
     model = WaveNet(config)
@@ -93,11 +117,53 @@ def main(args):
                f"receptive field {config.receptive_field} samples; "
                f"{len(crops[0])} training crops of {crops[0].crop_size} samples")
     runner.say(f"on load: {data.conversion.describe()}")
+    runner.say(describe(config))
     metadata = {"sample_rate": args.sample_rate, "speakers": data.speaker_names}
     if mel:
         metadata["mel"] = mel.to_dict()
     runner.run_training(model, crops[0], crops[1], args, metadata)
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
+
+
+def model_config(args, mel):
+    """The preset with the output and mel conditioning the flags ask for (no speakers yet)."""
+    if args.upsampling == "transposed" and mel is None:
+        raise chainer_wavenet.WaveNetError("--upsampling transposed upsamples mel frames: "
+                                           "it needs --mel BANDS")
+    if args.upsampling_strides is not None and args.upsampling != "transposed":
+        raise chainer_wavenet.WaveNetError("--upsampling-strides needs --upsampling transposed")
+    if args.mixture_components < 1:
+        raise chainer_wavenet.WaveNetError(f"--mixture-components must be at least 1, "
+                                           f"got {args.mixture_components}")
+    config = dataclasses.replace(WAVENET_PRESETS[args.preset], local_channels=args.mel,
+                                 local_hop=mel.hop if mel else 1)
+    config = with_output(config, args.output, args.mixture_components)
+    strides = None
+    if args.upsampling_strides is not None:
+        try:
+            strides = tuple(int(s) for s in args.upsampling_strides.split(","))
+        except ValueError:
+            raise chainer_wavenet.WaveNetError(
+                f"--upsampling-strides: give integers separated by commas (16,16), got "
+                f"{args.upsampling_strides!r}") from None
+    try:
+        return with_local_upsampling(config, args.upsampling, strides)
+    except chainer_wavenet.WaveNetError as error:
+        raise chainer_wavenet.WaveNetError(f"--upsampling-strides: {error}") from None
+
+
+def describe(config):
+    """What the model predicts and how it hears the mel frames, in words."""
+    if config.output == "softmax":
+        said = f"output: softmax over {config.n_classes} {config.quantization} classes"
+    else:
+        said = (f"output: mixture of {config.mixture_components} logistics over "
+                f"{config.n_classes} linear classes (16-bit samples read as scalars)")
+    if config.local_channels:
+        said += ("; mel frames repeated" if config.local_upsampling == "repeat" else
+                 f"; mel frames upsampled by transposed convolutions of strides "
+                 f"{'x'.join(map(str, config.upsampling_strides))}")
+    return said
 
 
 def resumed_metadata(args):
@@ -129,9 +195,10 @@ def check_resumed_speakers(args, names):
             f"{names}; resume with the run's own --dataset and --speakers")
 
 
-def features(folder, mel):
-    """Log-mel features of a folder's mu-law waveforms, from the decoded audio a sampler sees."""
-    return [log_mel(mu_law.decode(classes, folder.n_classes), folder.sample_rate, mel)
+def features(folder, mel, config):
+    """Log-mel features of a folder's waveforms, from the decoded audio a sampler sees."""
+    return [log_mel(quantization.decode(classes, config.n_classes, config.quantization),
+                    folder.sample_rate, mel)
             for classes in folder.waveforms]
 
 

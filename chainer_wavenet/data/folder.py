@@ -1,4 +1,4 @@
-"""A folder of WAV files, optionally one subfolder per speaker, loaded as mu-law classes.
+"""A folder of WAV files, optionally one subfolder per speaker, loaded as classes.
 
 Layouts::
 
@@ -8,7 +8,8 @@ Layouts::
 
 Audio files are found recursively (``.wav`` and ``.flac`` in any case); names starting with
 a dot (temporary files, macOS ``._`` resource files) are skipped. Each file is decoded,
-brought to the model's rate and to mono (see ``conversion``) and mu-law encoded once, on load.
+brought to the model's rate and to mono (see ``conversion``) and quantized (mu-law by
+default, see ``quantization``) once, on load.
 """
 
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainer_wavenet import mu_law
+from chainer_wavenet import quantization as quantizations
 from chainer_wavenet.data import vctk
 from chainer_wavenet.data.class_cache import cached_load
 from chainer_wavenet.data.conversion import Conversion, ConversionSummary
@@ -96,8 +97,10 @@ class WavFolder:
         return train, validation
 
 
-def load_folder(root, sample_rate, n_classes=256, cache=None, speakers=None, trim_db=None):
-    """Load every audio file under ``root`` as int32 mu-law classes at ``sample_rate``.
+def load_folder(root, sample_rate, n_classes=256, cache=None, speakers=None, trim_db=None,
+                quantization="mu_law"):
+    """Load every audio file under ``root`` as int32 classes of ``quantization`` at
+    ``sample_rate``.
 
     Files at other rates are resampled, files with several channels mixed down, and with
     ``trim_db`` their quiet ends cut (see ``conversion``); any bad file raises WaveNetError
@@ -139,12 +142,12 @@ def load_folder(root, sample_rate, n_classes=256, cache=None, speakers=None, tri
     conversion = Conversion(sample_rate, trim_db)
     if cache is not None:
         waveforms, records = cached_load(paths, n_classes, cache, conversion.load,
-                                         conversion.recipe())
+                                         conversion.recipe(), quantization)
     else:
         waveforms, records = [], []
         for path in paths:
             audio, record = conversion.load(path)
-            waveforms.append(mu_law.encode(audio, n_classes))
+            waveforms.append(quantizations.encode(audio, n_classes, quantization))
             records.append(record)
     return WavFolder(
         waveforms=waveforms,

@@ -101,21 +101,30 @@ class LogFile(LogReport):
 
 
 class ModelSnapshot(extension.Extension):
-    """Writes the model with its config to one HDF5 file that loads on its own."""
+    """Writes the model with its config to one HDF5 file that loads on its own.
+
+    With ``average`` (a model holding the moving average of ``model``'s weights) the
+    file's weights are the average, and ``model``'s own are kept as its raw weights.
+    """
 
     priority = extension.PRIORITY_READER
 
-    def __init__(self, model, filename="model.h5", metadata=None):
+    def __init__(self, model, filename="model.h5", metadata=None, average=None):
         self.model = model
         self.filename = filename
         self.metadata = metadata or {}
+        self.average = average
 
     def __call__(self, trainer):
         path = os.path.join(trainer.out, self.filename)
         iteration = trainer.updater.iteration
         check_finite(self.model, path, iteration)
         metadata = dict(self.metadata, iteration=iteration)
-        snapshot.save(path, self.model, metadata, force=True)
+        if self.average is None:
+            snapshot.save(path, self.model, metadata, force=True)
+        else:
+            check_finite(self.average, path, iteration)
+            snapshot.save(path, self.average, metadata, force=True, raw=self.model)
 
 
 class LossPlot(extension.Extension):

@@ -1,6 +1,5 @@
 """Builds and runs the Chainer Trainer that both train scripts use."""
 
-import json
 import math
 import os
 
@@ -8,10 +7,11 @@ import chainer
 import numpy as np
 from chainer.training import extensions
 
-from chainer_wavenet.config import config_to_json
+from chainer_wavenet.config import config_from_json, config_to_json
 from chainer_wavenet.device import get_device
 from chainer_wavenet.errors import WaveNetError, WriteError
 from chainer_wavenet.files import atomic_path, ensure_output_dir, remove_stale_temporaries
+from chainer_wavenet.training.ema import ExponentialMovingAverage, check_decay
 from chainer_wavenet.training.extensions import (
     TRAINER_SNAPSHOT,
     LogFile,
@@ -56,6 +56,11 @@ def add_training_arguments(parser, out, batchsize, length, iterations, interval,
     parser.add_argument("--grad-clip", type=float, default=10.0,
                         help="clip the gradient's global norm to this (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and data order")
+    parser.add_argument("--ema", type=float, metavar="DECAY",
+                        help="keep an exponential moving average of the weights with this "
+                             "decay (e.g. 0.9999): model.h5 then holds the average, which the "
+                             "sample commands use, and the raw weights for --no-ema "
+                             "(default: no average)")
     parser.add_argument("--cache", metavar="DIR",
                         help="keep the dataset's mu-law classes in a memory-mapped file in DIR, "
                              "built on the first run: later runs (and every MPI rank) start at "
@@ -92,6 +97,7 @@ def check_training_arguments(args):
         raise WaveNetError(f"--lr-decay must lie in (0, 1], got {args.lr_decay}")
     if not args.grad_clip > 0:
         raise WaveNetError(f"--grad-clip must be > 0, got {args.grad_clip}")
+    check_decay(args.ema)
     check_communicator_device(args.communicator, args.gpu, args.device)
 
 
@@ -135,8 +141,8 @@ def _prepare_out(args, config):
         raise WaveNetError(f"--resume {args.resume}: no such trainer snapshot")
     else:
         paths = [args.resume]
-    if config_path.exists() and json.loads(config_path.read_text()) != json.loads(
-            config_to_json(config)):
+    if config_path.exists() and config_from_json(config_path.read_text(),
+                                                 str(config_path)) != config:
         raise WaveNetError(f"--resume: {config_path} holds another model config than the one "
                            f"asked for; resume with the run's own --preset, dataset and settings")
     return paths
@@ -252,7 +258,14 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
     if args.lr_decay < 1:
         trainer.extend(StepDecay(args.lr, args.lr_decay, {max(1, total // 2),
                                                           max(1, total * 3 // 4)}))
-    model_snapshot = ModelSnapshot(model, metadata=dict(metadata, processes=group.size))
+    average = None
+    if args.ema is not None:
+        moving_average = ExponentialMovingAverage(model, args.ema)
+        trainer.extend(moving_average)
+        average = moving_average.average
+        metadata = dict(metadata, ema=args.ema)
+    model_snapshot = ModelSnapshot(model, metadata=dict(metadata, processes=group.size),
+                                   average=average)
     trainer_snapshot = TrainerSnapshot(model, keep=args.keep_snapshots)
     if group.is_root:
         trainer.extend(extensions.observe_lr(), trigger=interval)
