@@ -74,6 +74,9 @@ def test_a_damaged_index_is_rebuilt(notes, tmp_path):
 @pytest.mark.parametrize("script,dataset,flags,caches", [
     ("autoencoder", write_nsynth, ("--preview-notes", 0), 2),  # train and valid notes
     ("wavenet", write_speaker_folder, ("--mel", 8, "--mel-hop", 64, "--mel-window", 256), 1),
+    ("wavenet", write_speaker_folder, ("--mel", 8, "--mel-hop", 64, "--mel-window", 256,
+                                       "--output", "logistic_mixture", "--upsampling",
+                                       "transposed", "--ema", 0.9), 1),
 ])
 def test_training_from_the_cache_gives_the_same_model(tmp_path, script, dataset, flags, caches):
     flags = ("--dataset", dataset(tmp_path / "data"), *flags, "--length", 64, "--batchsize", 2,
