@@ -8,7 +8,7 @@ notes' z, batched over notes of equal length.
 
 import numpy as np
 
-from chainer_wavenet import mu_law
+from chainer_wavenet import mu_law, quantization
 from chainer_wavenet.config import MIDI_PITCHES
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.generate import generate
@@ -30,7 +30,8 @@ def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, p
                        prime=primes, seed=seed, progress=progress)
     if primes is not None:
         classes = np.concatenate([primes, classes], axis=1)
-    return mu_law.decode(classes, wavenet.config.n_classes)
+    config = wavenet.config
+    return quantization.decode(classes, config.n_classes, config.quantization)
 
 
 def check_pitches(pitches, batch, samples):
