@@ -16,7 +16,7 @@ from model_fixtures import (
 )
 from scipy import stats
 
-from chainer_wavenet import quantization, snapshot
+from chainer_wavenet import quantization, snapshot, synthesis
 from chainer_wavenet.config import WaveNetConfig, with_output
 from chainer_wavenet.generate import generate
 from chainer_wavenet.output_distribution import LogisticMixture, Softmax, for_config
@@ -201,3 +201,10 @@ def test_small_mixture_model_learns_a_sine_and_generates_its_frequency():
     assert np.corrcoef(audio[:200], continuation)[0, 1] > 0.9
     spectrum = np.abs(np.fft.rfft(audio - audio.mean()))
     assert spectrum.argmax() * rate / len(audio) == pytest.approx(frequency, abs=10)
+
+
+def test_sampled_audio_of_a_mixture_model_is_its_linear_classes_decoded():
+    model = make_wavenet(**MIXTURE)
+    audio = synthesis.sample_audio(model, 30, 1, 1.0, seed=4, progress=False)
+    classes = generate(model, 30, 1, 1.0, seed=4)
+    np.testing.assert_array_equal(audio, quantization.decode(classes, 64, "linear"))
