@@ -60,8 +60,13 @@ def save_spectrogram(path, audio, sample_rate, title=None, force=False):
     save_spectrograms_side_by_side(path, [(title or "spectrogram", audio)], sample_rate, force)
 
 
-def save_spectrograms_side_by_side(path, items, sample_rate, force=False):
-    """Write spectrograms of ``items``, (title, audio) pairs, side by side on one dB scale."""
+def save_spectrograms_side_by_side(path, items, sample_rate, force=False, track=None,
+                                   track_rate=100, max_hz=None):
+    """Write spectrograms of ``items``, (title, audio) pairs, side by side on one dB scale.
+
+    ``track``: a pitch track (MIDI per frame at ``track_rate``, NaN: rest) drawn over the
+    last one; ``max_hz``: the highest frequency shown.
+    """
     window = 512
     hop = window // 4
     spectrograms = [log_spectrogram(audio, window, hop) for _, audio in items]
@@ -74,6 +79,14 @@ def save_spectrograms_side_by_side(path, items, sample_rate, force=False):
                           extent=(0, len(audio) / sample_rate, 0, sample_rate / 2))
         ax.set_title(title)
         ax.set_xlabel("time (s)")
+        if max_hz:
+            ax.set_ylim(0, min(max_hz, sample_rate / 2))
+    if track is not None:
+        track = np.asarray(track, np.float64)
+        hz = 440.0 * 2.0 ** ((track - 69.0) / 12.0)
+        axes[-1].plot((np.arange(len(track)) + 0.5) / track_rate, hz, color="cyan",
+                      linewidth=1.0, label="target pitch")
+        axes[-1].legend(loc="upper right", fontsize="small")
     axes[0].set_ylabel("frequency (Hz)")
     figure.colorbar(image, ax=list(axes), label="dB")
     _save(figure, path, force)

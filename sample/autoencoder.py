@@ -5,6 +5,7 @@
     python sample/autoencoder.py pitch --model M.h5 --dataset DIR --note NAME --pitches 48,55
     python sample/autoencoder.py interpolate --model M.h5 a.wav b.wav --pitch 60 --steps 5
     python sample/autoencoder.py evaluate --model M.h5 --dataset DIR --split test --shift=-5,5
+    python sample/autoencoder.py transfer --model M.h5 --timbre A.wav --melody B.mid
 """
 
 import argparse
@@ -25,8 +26,10 @@ from chainer_wavenet import (  # noqa: E402
     sampling_inputs,
     sampling_outputs,
     synthesis,
+    transfer,
 )
 from chainer_wavenet.audio import write_wav  # noqa: E402
+from chainer_wavenet.data import melody  # noqa: E402
 from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
 from chainer_wavenet.generate import check_generation_args  # noqa: E402
@@ -85,7 +88,64 @@ def build_parser():
                           help="also play each note's first seconds as they are and measure "
                                "the pitch of the decoder's continuation (default 0: not)")
     evaluate.set_defaults(split="test", seconds=2.0, seed=0, out="result/evaluation")
+    transfer_parser = commands.add_parser(
+        "transfer", parents=common,
+        help="the timbre of each input (--timbre WAV or --dataset) playing --melody")
+    transfer_parser.add_argument("--timbre", action="append", default=[], metavar="WAV",
+                                 help="a recording whose timbre to use (repeat for more)")
+    transfer_parser.add_argument("--melody", required=True,
+                                 help="what to play: a built-in tune "
+                                      f"({', '.join(melody.BUILTIN)}), a MIDI file, or a "
+                                      "WAV recording (its pitch tracked by pYIN)")
+    transfer_parser.add_argument("--z", choices=transfer.Z_MODES, default="mean",
+                                 help="mean: the timbre's z averaged over its loud frames "
+                                      "for notes (quiet frames for rests); stretch: its z "
+                                      "track stretched to the melody (default %(default)s)")
+    transfer_parser.add_argument("--transpose", type=int, default=0,
+                                 help="move the melody by semitones (default 0)")
+    transfer_parser.add_argument("--top-voice", action="store_true",
+                                 help="of a polyphonic MIDI file, play the highest note")
+    transfer_parser.add_argument("--limit", type=int, help="only the first N timbres")
     return parser
+
+
+def run_transfer(args, model, rate, max_samples):
+    """Play the melody with every timbre asked for; WAVs, PNGs with the target pitch drawn
+    over, and transfer.json with how well each follows the melody."""
+    target = transfer.load_target(args.melody, rate, args.top_voice).transposed(args.transpose)
+    args.wavs = list(args.wavs) + args.timbre
+    timbres = select(args, rate, limit=args.limit)
+    stems = [f"{n.name}_plays_{target.name}" for n in timbres]
+    out = ensure_output_dir(args.out)
+    sampling_outputs.check_free(out, stems, args.force)
+    sampling_outputs.check_free(out, ["transfer"], args.force, (".json",))
+    audios = [sampling_inputs.read_note(n, model.hop, max_samples) for n in timbres]
+    played = transfer.transfer_all(model, audios, target, args.z, args.batch,
+                                   args.temperature, args.seed)
+    rows = []
+    for stem, timbre, audio, result in zip(stems, timbres, audios, played, strict=True):
+        wav = out / f"{stem}.wav"
+        write_wav(wav, result, rate, force=args.force)
+        plots.save_spectrograms_side_by_side(
+            wav.with_suffix(".png"), [(f"timbre: {timbre.name}", audio),
+                                      (f"plays {target.name}", result)],
+            rate, args.force, track=target.track, max_hz=4000)
+        measured = transfer.measure(result, rate, target)
+        rows.append({"timbre": timbre.name, "wav": str(wav), **measured})
+        share = measured["within_50_cents"]
+        print(f"wrote {wav} and its PNG: {round((share or 0) * measured['count'])} of "
+              f"{measured['count']} {measured['unit']} within 50 cents of the melody")
+    count = sum(r["count"] for r in rows)
+    within = sum((r["within_50_cents"] or 0) * r["count"] for r in rows)
+    summary = {"timbres": len(rows), "unit": rows[0]["unit"], "count": count,
+               "within_50_cents": within / count if count else None}
+    sampling_outputs.save_json(out / "transfer.json", {
+        "command": " ".join(sys.argv), "model": os.path.abspath(args.model),
+        "melody": target.name, "z": args.z, "transpose": args.transpose,
+        "temperature": args.temperature, "seed": args.seed, "summary": summary,
+        "timbres": rows}, args.force)
+    print(f"{round(within)} of {count} {summary['unit']} within 50 cents over {len(rows)} "
+          f"timbre(s); wrote {out / 'transfer.json'}")
 
 
 def run_evaluate(args, model, rate, max_samples):
@@ -207,6 +267,8 @@ def main(args):
         run_encode(args, model, rate, max_samples)
     elif args.command == "evaluate":
         run_evaluate(args, model, rate, max_samples)
+    elif args.command == "transfer":
+        run_transfer(args, model, rate, max_samples)
     else:
         resynthesize(args, model, rate, *PLANS[args.command](args, model, rate, max_samples))
 

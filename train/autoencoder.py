@@ -95,7 +95,7 @@ def _crops(notes, config, length, cache):
     classes = notes.classes(config.decoder.n_classes, cache)
     names = [str(n.path) for n in notes.notes]
     if notes.has_tracks:
-        tracks = [notes.sample_track(i, len(c))[None] for i, c in enumerate(classes)]
+        tracks = [notes.decoder_pitch(i, len(c))[None] for i, c in enumerate(classes)]
         return Crops(classes, receptive_field, size - receptive_field, names=names,
                      n_classes=config.decoder.n_classes, features=tracks,
                      feature_key="pitch")
@@ -111,9 +111,10 @@ def _previews(model, valid, args):
     hop = model.hop
     samples = max(hop, int(args.preview_seconds * SAMPLE_RATE) // hop * hop)
     picks = [round(i * (len(valid) - 1) / max(1, count - 1)) for i in range(count)]
+    audio = [valid.audio(i)[:samples] for i in picks]
     preview = Reconstructions(
-        model, [valid.notes[i].note_str for i in picks],
-        [valid.audio(i)[:samples] for i in picks], [valid.notes[i].pitch for i in picks],
+        model, [valid.notes[i].note_str for i in picks], audio,
+        [valid.decoder_pitch(i, len(a)) for i, a in zip(picks, audio, strict=True)],
         SAMPLE_RATE, seed=args.seed)
     interval = args.preview_interval or args.iteration or args.default_iterations
     return [(preview, (interval, "iteration"))]
@@ -126,8 +127,12 @@ def _quality(model, valid, args):
         return []
     samples = max(model.hop, round(args.quality_seconds * SAMPLE_RATE) // model.hop * model.hop)
     picks = np.unique(np.linspace(0, len(valid) - 1, count).round().astype(int))
-    notes = [evaluation.Note(valid.notes[i].note_str, valid.notes[i].family_str,
-                             valid.notes[i].pitch, valid.audio(i)[:samples]) for i in picks]
+    notes = []
+    for i in picks:
+        note, audio = valid.notes[i], valid.audio(i)[:samples]
+        track = None if note.pitch_track is None else valid.decoder_pitch(i, len(audio))
+        notes.append(evaluation.Note(note.note_str, note.family_str, note.pitch, audio,
+                                     track, note.melody_notes))
     trigger = (args.quality_interval or args.interval, "iteration")
     return [(PitchAccuracy(model, notes, SAMPLE_RATE, seed=args.seed), trigger),
             (LossPlot(list(QUALITY_KEYS), "quality.png", "share within 50 cents; dB"),

@@ -78,12 +78,12 @@ class NSynthSet:
                                "pitch track; a split holds melodies or single notes, not both")
         return with_track > 0
 
-    def sample_track(self, i, samples):
-        """float32 (samples,): note ``i``'s pitch at every sample, rests filled (a melody's
-        pitch track, or its one pitch)."""
+    def decoder_pitch(self, i, samples):
+        """What a decoder plays note ``i`` at: its MIDI pitch, or for a melody its pitch at
+        every one of ``samples`` samples (float32, rests filled)."""
         note = self.notes[i]
         if note.pitch_track is None:
-            return np.full(samples, note.pitch, np.float32)
+            return note.pitch
         return pitch_track.decoder_track(note.pitch_track, note.track_rate, samples,
                                          SAMPLE_RATE, f"{note.path}: pitch track")
 

@@ -24,7 +24,7 @@ class Reconstructions(extension.Extension):
         self.model = model
         self.names = names
         self.audio = np.stack(audio)
-        self.pitches = np.asarray(pitches, np.int32)
+        self.pitches = np.asarray(pitches)  # a MIDI pitch or a pitch track per note
         self.sample_rate = sample_rate
         self.seed = seed
 
