@@ -42,6 +42,7 @@ def common_arguments():
                         help="output folder (default %(default)s)")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="softmax temperature: 1 = the model's distribution, < 1 sharper")
+    sampling_inputs.add_ema_argument(parser)
     parser.add_argument("--batch", type=int, default=1,
                         help="notes encoded or decoded in one pass (default 1)")
     parser.add_argument("--seed", type=int, help="random seed, for repeatable output")
@@ -260,7 +261,7 @@ def main(args):
     if args.seed is not None and args.seed < 0:
         raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
     model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
-                                       autoencoder=True)
+                                       autoencoder=True, raw=args.no_ema)
     rate = sampling_inputs.sample_rate(model)
     max_samples = sampling_inputs.note_length(args.seconds, rate)
     if args.command == "encode":

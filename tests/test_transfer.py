@@ -1,0 +1,157 @@
+"""Timbre transfer: z of one recording playing another melody, in the library and as a
+command, and a tiny model trained on one melody in two timbres playing another."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import chainer
+import numpy as np
+import pytest
+from model_fixtures import make_autoencoder
+
+from chainer_wavenet import mu_law, pitch_track, snapshot, transfer
+from chainer_wavenet.audio import write_wav
+from chainer_wavenet.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.config import EncoderConfig, autoencoder_config, with_pitch_input
+from chainer_wavenet.data import melody
+from chainer_wavenet.data.render import NoteRenderer
+from chainer_wavenet.errors import WaveNetError
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 16000
+TAIL = 0.3
+TWO_NOTES = [melody.MelodyNote(0.0, 0.4, 64), melody.MelodyNote(0.5, 0.9, 69)]
+
+
+def target_of(notes, name):
+    triples = tuple((n.start, n.end, n.pitch) for n in notes)
+    seconds = melody.end_time(notes) + TAIL
+    return transfer.Melody(name, pitch_track.from_notes(triples, seconds), triples, seconds)
+
+
+@pytest.fixture(scope="module")
+def renders():
+    """The two-note melody played by a flute and a violin."""
+    with NoteRenderer() as renderer:
+        return {program: renderer.melody(program, TWO_NOTES, TAIL) for program in (73, 40)}
+
+
+def test_mean_z_plays_the_loud_frames_average_and_rests_the_quiet_one():
+    model = make_autoencoder(seed=1, encoder_settings=dict(hop=160))
+    audio = np.zeros(16000, np.float32)
+    audio[:8000] = 0.5 * np.sin(np.arange(8000) * 0.2)
+    target = target_of([melody.MelodyNote(0.0, 0.5, 60), melody.MelodyNote(1.0, 1.5, 62)], "x")
+    z = model.encode(audio)
+    mean = transfer.timbre_z(model, audio, target, "mean")
+    assert mean.shape == (4, transfer.frames_of(model, target))
+    np.testing.assert_allclose(mean[:, 10], z[:, :50].mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(mean[:, 75], z[:, 50:].mean(axis=1), rtol=1e-5)
+    np.testing.assert_array_equal(mean[:, 120], mean[:, 10])
+    stretched = transfer.timbre_z(model, audio, target, "stretch")
+    np.testing.assert_allclose(stretched[:, [0, -1]], z[:, [0, -1]], rtol=1e-5)
+    with pytest.raises(WaveNetError, match="z mode must be one of mean, stretch"):
+        transfer.timbre_z(model, audio, target, "median")
+
+
+def test_a_melody_from_a_recording_has_its_tracked_pitch(renders):
+    target_path = Path(pytest.importorskip("tempfile").mkdtemp()) / "flute.wav"
+    write_wav(target_path, renders[73], RATE)
+    target = transfer.load_target(target_path, RATE)
+    assert target.notes == () and target.seconds == pytest.approx(1.2, abs=0.01)
+    assert np.nanmedian(target.track[5:38]) == pytest.approx(64, abs=0.3)
+    assert np.nanmedian(target.track[55:88]) == pytest.approx(69, abs=0.3)
+    assert target.transposed(-2).track[10] == pytest.approx(target.track[10] - 2)
+    ode = transfer.load_target("ode-to-joy", RATE)
+    assert len(ode.notes) == len(melody.BUILTIN["ode-to-joy"])
+
+
+def test_a_tiny_autoencoder_trained_on_one_melody_plays_it_swapped(renders):
+    """Trained on E4 then A4 in two timbres (300 steps), each timbre's z with the
+    swapped melody's pitch track plays A4 then E4."""
+    encoder = EncoderConfig(channels=16, filter_width=3, dilations=(1, 2, 4, 8, 16, 32),
+                            bottleneck=4, hop=256)
+    config = with_pitch_input(autoencoder_config(encoder, dict(
+        residual_channels=16, dilation_channels=16, skip_channels=32,
+        dilations=(1, 2, 4, 8, 16, 32, 64))), "id", 0, lags=2)
+    np.random.seed(0)
+    model = WaveNetAutoencoder(config)
+    optimizer = chainer.optimizers.Adam(3e-3)
+    optimizer.setup(model)
+    source = target_of(TWO_NOTES, "two")
+    samples = len(renders[73])
+    track = pitch_track.decoder_track(source.track, pitch_track.FRAME_RATE, samples, RATE)
+    classes = {program: mu_law.encode(audio) for program, audio in renders.items()}
+    rng = np.random.default_rng(0)
+    length = -(-(model.receptive_field + 1024) // model.hop) * model.hop
+    for _ in range(300):
+        programs = [(73, 40)[i % 2] for i in range(4)]
+        starts = [rng.integers(0, (samples - length) // model.hop + 1) * model.hop
+                  for _ in programs]
+        x = np.stack([classes[p][s:s + length] for p, s in zip(programs, starts, strict=True)])
+        pitch = np.stack([track[s:s + length] for s in starts])
+        loss = model.loss(x, pitch)
+        model.cleargrads()
+        loss.backward()
+        optimizer.update()
+    swapped = target_of([melody.MelodyNote(0.0, 0.4, 69), melody.MelodyNote(0.5, 0.9, 64)],
+                        "swapped")
+    played = transfer.transfer_all(model, [renders[73], renders[40]], swapped, batch_size=2,
+                                   seed=0, progress=False)
+    results = [transfer.measure(audio, RATE, swapped) for audio in played]
+    within = sum(round(r["within_50_cents"] * r["count"]) for r in results)
+    assert within >= 3, results
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    snapshot.save(folder / "ae.h5", make_autoencoder(seed=2, encoder_settings=dict(hop=160)),
+                  {"sample_rate": RATE})
+    return folder / "ae.h5"
+
+
+def run_transfer(*arguments):
+    return subprocess.run([sys.executable, str(ROOT / "sample" / "autoencoder.py"), "transfer",
+                           *map(str, arguments)], capture_output=True, text=True)
+
+
+def test_transfer_command_end_to_end(tiny_model, renders, tmp_path):
+    timbre = tmp_path / "flute.wav"
+    write_wav(timbre, renders[73][:8000], RATE)
+    tune = melody.write_midi(TWO_NOTES, tmp_path / "tune.mid")
+    out = tmp_path / "out"
+    done = run_transfer("--model", tiny_model, "--timbre", timbre, "--melody", tune,
+                        "--transpose", "-2", "--out", out, "--seed", "0")
+    assert done.returncode == 0, done.stderr
+    assert "of 2 notes within 50 cents of the melody" in done.stdout
+    stem = "flute_plays_tune-2"
+    assert (out / f"{stem}.wav").is_file() and (out / f"{stem}.png").is_file()
+    result = json.loads((out / "transfer.json").read_text())
+    assert result["melody"] == "tune-2" and result["z"] == "mean"
+    assert result["summary"]["unit"] == "notes" and result["summary"]["count"] == 2
+    again = run_transfer("--model", tiny_model, "--timbre", timbre, "--melody", tune,
+                         "--out", out, "--transpose", "-2")
+    assert again.returncode == 2 and "already exists; pass --force" in again.stderr
+    from_wav = run_transfer("--model", tiny_model, timbre, "--melody", timbre, "--z", "stretch",
+                            "--out", tmp_path / "wav", "--seconds", "0.3")
+    assert from_wav.returncode == 0, from_wav.stderr
+    assert json.loads((tmp_path / "wav" / "transfer.json").read_text())["summary"][
+        "unit"] == "frames"
+
+
+@pytest.mark.parametrize("melody_arg, message", [
+    ("missing.mid", "missing.mid: MIDI file not found"),
+    ("silence.wav", "silence.wav: no pitch found in it"),
+    ("greensleeves", "greensleeves"),
+])
+def test_transfer_names_a_bad_melody(tiny_model, tmp_path, melody_arg, message):
+    write_wav(tmp_path / "silence.wav", np.zeros(8000, np.float32), RATE)
+    timbre = tmp_path / "silence.wav"
+    done = run_transfer("--model", tiny_model, "--timbre", timbre, "--melody",
+                        tmp_path / melody_arg if melody_arg.endswith(("mid", "wav"))
+                        else melody_arg, "--out", tmp_path / "out")
+    assert done.returncode == 2 and message in done.stderr, done.stderr
