@@ -52,6 +52,18 @@ REFERENCE_EVALUATE_ARGS ?= evaluate --model $(REFERENCE)/model.h5 --dataset $(RE
 	--split test --shift=-5,5 --seconds 2 --batch 8 --prime-seconds 0.25 --seed 0 \
 	--out $(REFERENCE)/evaluation --force
 
+# Melody recipe: ode-to-joy rendered by the 120 GM programs at -5, 0 and +5 semitones, split
+# by program; the held-out programs' timbres then play frere-jacques (timbre transfer).
+MELODY_DATA ?= data/melody
+MELODY ?= result/melody
+MELODY_RENDER_ARGS ?= --out $(MELODY_DATA) --transpose=-5,0,5
+MELODY_TRAIN_ARGS ?= --dataset $(MELODY_DATA) --out $(MELODY) --iteration 4000 --interval 500 \
+	--quality-notes 4 --quality-seconds 4 --quality-interval 1000 --preview-notes 1 \
+	--preview-seconds 4 $(if $(wildcard $(MELODY)/snapshot_iter_*.npz),--resume)
+MELODY_TRANSFER_ARGS ?= transfer --model $(MELODY)/model.h5 --dataset $(MELODY_DATA) \
+	--split test --note '*-ode-to-joy' --melody frere-jacques --batch 12 --seed 0 \
+	--out $(MELODY)/transfer --force
+
 APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev espeak-ng
 # Debian's own python3 needs these for venvs and for compiling mpi4py.
 APT_PACKAGES += $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3 python3-venv)
@@ -64,7 +76,7 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_rmaps_base_oversubscribe := 1
 
-.PHONY: test lint demo reference system-deps clean
+.PHONY: test lint demo reference melody system-deps clean
 
 # Every test runs on the NumPy 2 line; the NumPy 1.26 line skips the end-to-end runs marked
 # slow (seconds each, no NumPy-specific code of their own) to keep CI within its time.
@@ -106,6 +118,14 @@ reference: $(REFERENCE_DATA) $(VENV)/.installed
 
 $(REFERENCE_DATA): | $(VENV)/.installed
 	$(VENV)/bin/python train/render_nsynth.py $(REFERENCE_RENDER_ARGS)
+
+melody: export OPENBLAS_NUM_THREADS ?= 1
+melody: $(MELODY_DATA) $(VENV)/.installed
+	$(VENV)/bin/python train/autoencoder.py $(MELODY_TRAIN_ARGS)
+	$(VENV)/bin/python sample/autoencoder.py $(MELODY_TRANSFER_ARGS)
+
+$(MELODY_DATA): | $(VENV)/.installed
+	$(VENV)/bin/python train/render_melody.py $(MELODY_RENDER_ARGS)
 
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

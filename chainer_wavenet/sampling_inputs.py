@@ -6,6 +6,7 @@ cut to whole frames of the hop.
 """
 
 import dataclasses
+import fnmatch
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -217,12 +218,16 @@ def _dataset_notes(dataset, split, names, pitch, rate):
                            f"model was trained at {rate} Hz")
     data = nsynth.load_nsynth(dataset, split)
     index = {note.note_str: i for i, note in enumerate(data.notes)}
+    chosen = []
     for name in names or ():
-        if name not in index:
+        matches = ([i for note, i in index.items() if fnmatch.fnmatchcase(note, name)]
+                   if any(c in name for c in "*?[") else [index[name]] if name in index else [])
+        if not matches:
             examples = ", ".join(list(index)[:3])
             raise WaveNetError(f"--note: {data.folder} has no note {name!r} "
                                f"(its notes are named like {examples})")
-    chosen = [index[name] for name in names] if names else range(len(data))
+        chosen.extend(i for i in matches if i not in chosen)
+    chosen = chosen or range(len(data))
     return [NoteInput(data.notes[i].note_str,
                       data.notes[i].pitch if pitch is None else pitch,
                       f"{data.folder}: note {data.notes[i].note_str!r}",

@@ -51,7 +51,8 @@ def common_arguments():
     parser.add_argument("--dataset", metavar="DIR", help="NSynth-layout folder instead of WAVs")
     parser.add_argument("--split", help="split of --dataset: train, valid or test")
     parser.add_argument("--note", action="append", metavar="NAME",
-                        help="a note of --dataset by name (repeat for more)")
+                        help="a note of --dataset by name, or every note matching a pattern "
+                             "like '*-ode-to-joy' (repeat for more)")
     parser.add_argument("--pitch", type=int,
                         help="MIDI pitch 0..127 of WAV inputs (default: estimated from "
                              "their f0); replaces a dataset note's pitch")

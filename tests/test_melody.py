@@ -11,7 +11,7 @@ import pretty_midi
 import pytest
 from model_fixtures import make_autoencoder
 
-from chainer_wavenet import evaluation, pitch_track, synthesis
+from chainer_wavenet import evaluation, pitch_track, sampling_inputs, synthesis
 from chainer_wavenet.data import melody
 from chainer_wavenet.data.crops import Crops
 from chainer_wavenet.data.melody_render import render_melodies
@@ -231,3 +231,11 @@ def test_render_melody_command_end_to_end(tmp_path):
                            capture_output=True, text=True, check=True)
     assert "fj.mid" in write.stdout
     assert len(melody.read_midi(tmp_path / "fj.mid")) == len(melody.BUILTIN["frere-jacques"])
+
+
+def test_dataset_notes_are_picked_by_name_pattern(rendered):
+    out, _ = rendered
+    notes = sampling_inputs.select_notes(dataset=out, split="train", names=["*+5", "*+5"])
+    assert len(notes) == 1 and notes[0].name.endswith("-short+5")
+    with pytest.raises(WaveNetError, match=r"has no note '\*-nothing'"):
+        sampling_inputs.select_notes(dataset=out, split="train", names=["*-nothing"])
