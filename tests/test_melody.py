@@ -239,3 +239,30 @@ def test_dataset_notes_are_picked_by_name_pattern(rendered):
     assert len(notes) == 1 and notes[0].name.endswith("-short+5")
     with pytest.raises(WaveNetError, match=r"has no note '\*-nothing'"):
         sampling_inputs.select_notes(dataset=out, split="train", names=["*-nothing"])
+
+
+def test_track_pitch_gives_recordings_the_tracks_their_midi_would(rendered, tmp_path):
+    out, _ = rendered
+    folder = tmp_path / "recorded"
+    (folder / "audio").mkdir(parents=True)
+    examples = json.loads((out / "nsynth-valid" / "examples.json").read_text())
+    midi_tracks = {}
+    for name, record in examples.items():
+        midi_tracks[name] = np.array([np.nan if p is None else p
+                                      for p in record.pop("pitch_track")["midi"]])
+        (folder / "audio" / f"{name}.wav").write_bytes(
+            (out / "nsynth-valid" / "audio" / f"{name}.wav").read_bytes())
+    (folder / "examples.json").write_text(json.dumps(examples))
+    assert not load_nsynth(folder).has_tracks
+    command = [sys.executable, str(ROOT / "train" / "track_pitch.py"), "--dataset", str(folder)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert f"{len(examples)} pitch tracks measured" in done.stdout
+    data = load_nsynth(folder)
+    assert data.has_tracks
+    for note in data.notes:
+        wanted = midi_tracks[note.note_str]
+        both = np.isfinite(wanted) & np.isfinite(note.pitch_track)
+        assert both.sum() > 0.8 * np.isfinite(wanted).sum()
+        assert np.mean(np.abs(note.pitch_track[both] - wanted[both]) < 0.5) > 0.95
+    again = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert f"0 pitch tracks measured, {len(examples)} records unchanged" in again.stdout
