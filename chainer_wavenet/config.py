@@ -278,6 +278,104 @@ def with_pitch_input(config, pitch_input, harmonics, lags=0):
     return dataclasses.replace(config, decoder=decoder, pitch_harmonics=harmonics)
 
 
+@dataclasses.dataclass(frozen=True)
+class StudentConfig:
+    """A Parallel WaveNet student: inverse autoregressive flows over logistic noise.
+
+    One flow per entry of ``flow_layers``, each a stack of that many gated layers of
+    dilations 1, 2, 4, ... restarting after ``dilation_cycle`` layers, reading its input
+    noise causally and giving every sample a shift and a log-scale (see
+    :mod:`chainer_wavenet.student`). Conditioning as for a WaveNet: ``n_global`` ids and
+    ``local_channels`` frame-rate features at ``local_hop`` samples per frame, repeated
+    or upsampled by ``transposed`` convolutions of ``upsampling_strides``.
+
+    Its samples are continuous; read and written as 16-bit linear audio
+    (``n_classes``, ``quantization``), as its mixture-of-logistics teacher hears them.
+    """
+
+    flow_layers: tuple = (5, 5, 5, 5)
+    dilation_cycle: int = 10
+    residual_channels: int = 32
+    dilation_channels: int = 32
+    skip_channels: int = 32
+    filter_width: int = 2
+    n_global: int = 0
+    local_channels: int = 0
+    local_hop: int = 1
+    local_upsampling: str = "repeat"
+    upsampling_strides: tuple = ()
+
+    n_classes = PCM16_CLASSES
+    quantization = "linear"
+
+    def __post_init__(self):
+        object.__setattr__(self, "flow_layers", tuple(int(n) for n in self.flow_layers))
+        object.__setattr__(self, "upsampling_strides",
+                           tuple(int(s) for s in self.upsampling_strides))
+        checks = [
+            (len(self.flow_layers) >= 1 and min(self.flow_layers) >= 1,
+             "flow_layers must list at least one flow of at least one layer"),
+            (self.dilation_cycle >= 1, "dilation_cycle must be at least 1"),
+            (min(self.residual_channels, self.dilation_channels, self.skip_channels) >= 1,
+             "channel counts must be positive"),
+            (self.filter_width >= 2, "filter_width must be at least 2"),
+            (min(self.n_global, self.local_channels) >= 0,
+             "n_global and local_channels must be >= 0"),
+            (self.local_hop >= 1, "local_hop must be at least 1"),
+            (self.local_upsampling in LOCAL_UPSAMPLINGS,
+             f"local_upsampling must be one of {', '.join(LOCAL_UPSAMPLINGS)}"),
+            (self.local_upsampling == "repeat" or (
+                self.local_channels >= 1
+                and min(self.upsampling_strides, default=0) >= 1
+                and math.prod(self.upsampling_strides) == self.local_hop),
+             f"transposed upsampling needs local features and upsampling_strides "
+             f"multiplying to local_hop ({self.local_hop}), got "
+             f"{list(self.upsampling_strides)}"),
+            (self.local_upsampling == "transposed" or not self.upsampling_strides,
+             "upsampling_strides are for local_upsampling='transposed' only"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise WaveNetError(f"student config: {message}")
+
+    def dilations(self, flow):
+        """The dilations of flow ``flow``'s layers."""
+        return tuple(2 ** (i % self.dilation_cycle) for i in range(self.flow_layers[flow]))
+
+    @property
+    def receptive_field(self):
+        """Past noise samples that one flow's output reads, the widest flow's."""
+        return max(1 + (self.filter_width - 1) * sum(self.dilations(k))
+                   for k in range(len(self.flow_layers)))
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        values["flow_layers"] = list(self.flow_layers)
+        values["upsampling_strides"] = list(self.upsampling_strides)
+        return values
+
+    @classmethod
+    def from_dict(cls, values):
+        return _from_dict(cls, values, "student config")
+
+
+STUDENT_PRESETS = {
+    "small": StudentConfig(),
+    "S": StudentConfig(residual_channels=64, dilation_channels=64, skip_channels=64),
+    "paper": StudentConfig(flow_layers=(10, 10, 10, 30), residual_channels=64,
+                           dilation_channels=64, skip_channels=64),
+}
+
+
+def student_for(teacher, preset="small"):
+    """The student ``preset`` conditioned as ``teacher`` (a WaveNetConfig) is."""
+    return dataclasses.replace(STUDENT_PRESETS[preset], n_global=teacher.n_global,
+                               local_channels=teacher.local_channels,
+                               local_hop=teacher.local_hop,
+                               local_upsampling=teacher.local_upsampling,
+                               upsampling_strides=teacher.upsampling_strides)
+
+
 WAVENET_PRESETS = {
     "small": WaveNetConfig(),
     "S": WaveNetConfig(residual_channels=64, dilation_channels=64, skip_channels=128,
@@ -298,19 +396,23 @@ AUTOENCODER_PRESETS = {
 }
 
 
+CONFIG_KINDS = {"wavenet": WaveNetConfig, "autoencoder": AutoencoderConfig,
+                "student": StudentConfig}
+
+
 def config_from_json(text, what="config"):
-    """A WaveNetConfig or AutoencoderConfig from its JSON form ``{"kind": ..., ...}``."""
+    """A WaveNetConfig, AutoencoderConfig or StudentConfig from its JSON form
+    ``{"kind": ..., ...}``."""
     try:
         values = json.loads(text)
         kind = values.pop("kind")
     except (ValueError, AttributeError, KeyError, TypeError):
         raise WaveNetError(f"{what}: not a chainer-wavenet model config") from None
-    kinds = {"wavenet": WaveNetConfig, "autoencoder": AutoencoderConfig}
-    if kind not in kinds:
+    if kind not in CONFIG_KINDS:
         raise WaveNetError(f"{what}: unknown model kind {kind!r}")
-    return kinds[kind].from_dict(values)
+    return CONFIG_KINDS[kind].from_dict(values)
 
 
 def config_to_json(config):
-    kind = "wavenet" if isinstance(config, WaveNetConfig) else "autoencoder"
+    kind = next(name for name, cls in CONFIG_KINDS.items() if isinstance(config, cls))
     return json.dumps({"kind": kind, **config.to_dict()}, sort_keys=True)

@@ -7,7 +7,8 @@ Layout (readable with plain h5py)::
                              metadata = JSON of extra facts (sample rate, speakers, iteration)
     /weights/...      one dataset per parameter, at the link's path, e.g.
                       /weights/blocks/0/conv/W (out, in, width),
-                      /weights/decoder/blocks/3/conv/W for the autoencoder
+                      /weights/decoder/blocks/3/conv/W for the autoencoder,
+                      /weights/flows/1/blocks/3/conv/W for a student (kind "student")
     /raw_weights/...  only from a run with an exponential moving average of its weights
                       (``--ema``): /weights then holds the average, and this group the
                       optimizer's own weights, laid out alike
@@ -20,9 +21,15 @@ import chainer
 import h5py
 
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.config import WaveNetConfig, config_from_json, config_to_json
+from chainer_wavenet.config import (
+    StudentConfig,
+    WaveNetConfig,
+    config_from_json,
+    config_to_json,
+)
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.files import atomic_hdf5
+from chainer_wavenet.student import Student
 from chainer_wavenet.wavenet import WaveNet
 
 FORMAT = "chainer-wavenet"
@@ -31,7 +38,9 @@ RAW_WEIGHTS = "raw_weights"
 
 
 def build(config):
-    """A fresh model for a WaveNetConfig or an AutoencoderConfig."""
+    """A fresh model for a WaveNetConfig, an AutoencoderConfig or a StudentConfig."""
+    if isinstance(config, StudentConfig):
+        return Student(config)
     return WaveNet(config) if isinstance(config, WaveNetConfig) else WaveNetAutoencoder(config)
 
 

@@ -62,10 +62,12 @@ class WaveNet(chainer.Chain):
         return self.config.receptive_field
 
     def _embed(self, x):
-        """(batch, time) int32 classes -> (batch, residual, time)."""
+        """(batch, time) int32 classes -> (batch, residual, time); a scalar-input model
+        also reads float samples in [-1, 1] (a Variable, for gradients into them)."""
         if self.config.input_mode == "embedding":
             return F.transpose(self.embed(x), (0, 2, 1))
-        return self.embed(self._decode_table()[x][:, None, :])
+        samples = x if x.dtype.kind == "f" else self._decode_table()[x]
+        return self.embed(F.expand_dims(samples, 1))
 
     def _decode_table(self):
         """Float sample in [-1, 1] of every class, on the model's device, in its dtype."""
@@ -150,7 +152,8 @@ class WaveNet(chainer.Chain):
 
     def __call__(self, x, global_ids=None, local_features=None, source=None, periods=None):
         """Head outputs (batch, distribution.channels, N - receptive_field + 1) for int32
-        input x (batch, N): logits for the softmax, mixture parameters for the mixture."""
+        input x (batch, N) (or float samples, for a scalar-input model without pitch lags):
+        logits for the softmax, mixture parameters for the mixture."""
         length = x.shape[1]
         out_length = length - self.receptive_field + 1
         if out_length < 1:

@@ -24,6 +24,10 @@ class NonFiniteLoss(WaveNetError):
 class Objective(chainer.Chain):
     """Wraps a model whose ``loss(*batch)`` (or ``loss(**batch)``) is a mean NLL in nats.
 
+    ``loss``, if given, is called instead of the model's own, and may return the loss
+    and a dict of its parts to report beside it (a student's KL and power loss; the
+    model's weights alone are trained and saved).
+
     Reports ``loss`` (nats) and ``bits`` (bits per sample), and stops training on a NaN
     or inf loss. Each loss is read on the host as it comes (before the optimizer touches
     the weights) when ``check_every_step`` is True, by default on NumPy only: on a GPU
@@ -32,15 +36,19 @@ class Objective(chainer.Chain):
     validation losses are always read as they come.
     """
 
-    def __init__(self, model, check_every_step=None):
+    def __init__(self, model, check_every_step=None, loss=None):
         super().__init__()
         with self.init_scope():
             self.model = model
         self.check_every_step = check_every_step
+        self._loss = loss
         self._all_finite = None  # on the device: every unchecked training loss was finite
 
     def __call__(self, *batch, **named):
-        loss = self.model.loss(*batch, **named)
+        loss = (self.model.loss if self._loss is None else self._loss)(*batch, **named)
+        parts = {}
+        if isinstance(loss, tuple):
+            loss, parts = loss
         every_step = self.check_every_step
         if every_step is None:
             every_step = isinstance(loss.array, np.ndarray)
@@ -51,7 +59,7 @@ class Objective(chainer.Chain):
         else:
             finite = self.xp.isfinite(loss.array)
             self._all_finite = finite if self._all_finite is None else self._all_finite & finite
-        chainer.report({"loss": loss, "bits": loss / math.log(2)}, self)
+        chainer.report({"loss": loss, "bits": loss / math.log(2), **parts}, self)
         return loss
 
     def check(self, iterations):

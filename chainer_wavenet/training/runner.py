@@ -203,8 +203,10 @@ def _stop_trigger(args, n_examples):
     return (total, "iteration"), total
 
 
-def run_training(model, train_set, valid_set, args, metadata, extra_extensions=()):
+def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(), loss=None):
     """Train ``model`` with Adam on crops, with validation, logs, plots and snapshots.
+
+    ``loss``: what to minimize instead of ``model.loss`` (see :class:`Objective`).
 
     Under MPI (``--communicator``) every rank calls this with the whole
     dataset; each trains on its share, and rank 0 alone writes files. All
@@ -220,18 +222,18 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     stop_on_signal = StopOnSignal(group)
     with group.stop_all_on_error(), stop_on_signal.catching():
         return _run_training(group, stop_on_signal, model, train_set, valid_set, args,
-                             metadata, extra_extensions)
+                             metadata, extra_extensions, loss)
 
 
 def _run_training(group, stop_on_signal, model, train_set, valid_set, args, metadata,
-                  extra_extensions):
+                  extra_extensions, loss):
     device = get_device(*group.device(args.gpu, args.device))
     try:
         outcome = _prepare_out(args, model.config) if group.is_root else None
     except WaveNetError as error:
         outcome = error
     resume_paths = group.agree(outcome)
-    objective = Objective(model)
+    objective = Objective(model, loss=loss)
     objective.to_device(device)
     optimizer = group.optimizer(chainer.optimizers.Adam(alpha=args.lr), objective)
     optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(args.grad_clip))
