@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from chainer_wavenet import quantization, snapshot
-from chainer_wavenet.audio import read_wav
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.data import nsynth
+from chainer_wavenet.data.conversion import Conversion
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.mel import MelSettings, log_mel
 
@@ -113,6 +113,21 @@ def mel_settings(model):
     return None if values is None else MelSettings.from_dict(values)
 
 
+def read_input(path, rate):
+    """A WAV (or FLAC) input of a sample command as float32 mono at the model's ``rate``:
+    another rate is resampled and several channels mixed down, as in training folders,
+    and a line says so."""
+    audio, record = Conversion(rate).load(path)
+    done = []
+    if record["channels"] > 1:
+        done.append(f"{record['channels']} channels mixed down to mono")
+    if record["rate"] != rate:
+        done.append(f"resampled from {record['rate']} Hz to the model's {rate} Hz")
+    if done:
+        print(f"{path}: {'; '.join(done)}")
+    return audio
+
+
 def read_condition(path, model):
     """Log-mel features (n_mels, frames) of WAV ``path``, and its audio as the model's
     classes hear it (quantized, then decoded).
@@ -120,7 +135,7 @@ def read_condition(path, model):
     The features are computed, like the training features, from that audio.
     """
     config = model.config
-    classes = quantization.encode(read_wav(path, sample_rate(model)), config.n_classes,
+    classes = quantization.encode(read_input(path, sample_rate(model)), config.n_classes,
                                   config.quantization)
     audio = quantization.decode(classes, config.n_classes, config.quantization)
     return log_mel(audio, sample_rate(model), mel_settings(model)), audio
@@ -128,7 +143,7 @@ def read_condition(path, model):
 
 def read_prime(path, model, length):
     """The model's classes of the first ``length`` samples of WAV ``path`` (all if shorter)."""
-    audio = read_wav(path, sample_rate(model))[:length]
+    audio = read_input(path, sample_rate(model))[:length]
     return quantization.encode(audio, model.config.n_classes, model.config.quantization)
 
 
@@ -195,7 +210,7 @@ def select_notes(wavs=(), dataset=None, split=None, names=None, limit=None, pitc
     elif wavs:
         if names:
             raise WaveNetError("--note picks notes from --dataset; with WAV files, leave it out")
-        notes = [NoteInput(Path(w).stem, pitch, str(w), functools.partial(read_wav, w, rate))
+        notes = [NoteInput(Path(w).stem, pitch, str(w), functools.partial(read_input, w, rate))
                  for w in wavs]
     else:
         raise WaveNetError("no input notes: give WAV files or --dataset DIR")

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainer_wavenet import evaluation, pitch_track, synthesis
-from chainer_wavenet.audio import read_wav
+from chainer_wavenet import evaluation, pitch_track, sampling_inputs, synthesis
 from chainer_wavenet.data import melody
 from chainer_wavenet.data.melody_render import TAIL_SECONDS
 from chainer_wavenet.errors import WaveNetError
@@ -54,7 +53,7 @@ def load_target(source, sample_rate, top_voice=False):
         seconds = melody.end_time(notes) + TAIL_SECONDS
         triples = tuple((n.start, n.end, n.pitch) for n in notes)
         return Melody(name, pitch_track.from_notes(triples, seconds), triples, seconds)
-    audio = read_wav(source, sample_rate)
+    audio = sampling_inputs.read_input(source, sample_rate)
     track = pitch_track.estimate(audio, sample_rate)
     if not np.isfinite(track).any():
         raise WaveNetError(f"{source}: no pitch found in it (no voiced frame); give a "

@@ -28,6 +28,7 @@ from unprivileged import run_unprivileged
 
 from chainer_wavenet import cli, snapshot
 from chainer_wavenet.audio import CLIP_TOLERANCE, read_wav
+from chainer_wavenet.data.conversion import Conversion
 from chainer_wavenet.device import what_to_do_without_cupy
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.training.parallel import check_communicator_device
@@ -163,7 +164,7 @@ def test_a_run_too_big_for_memory_says_so(capsys, speakers, out):
 @pytest.mark.parametrize("command", ["prime", "reconstruct", "nsynth-note"])
 def test_bad_wav_in_each_command_that_reads_one(capsys, models, tmp_path, out, command):
     bad = tmp_path / "bad.wav"
-    bad.write_bytes(wav_bytes(tone(channels=2)))
+    bad.write_bytes(wav_bytes()[:2000])
     if command == "prime":
         args = ("sample/wavenet", "--model", models["plain"], "--prime", bad)
     elif command == "reconstruct":
@@ -175,6 +176,23 @@ def test_bad_wav_in_each_command_that_reads_one(capsys, models, tmp_path, out, c
         bad.write_bytes(wav_bytes(rate=8000))
         args = ("train/autoencoder", "--dataset", root, *TRAIN, "--preview-notes", 0)
     refused(capsys, tmp_path, *args, "--out", out, names=[bad])
+
+
+def test_sample_commands_mix_down_and_resample_their_wav_inputs(capsys, models, tmp_path):
+    """A stereo 22,050 Hz note gives the z of its mono 16 kHz conversion, and says so."""
+    note = 0.4 * np.sin(np.arange(2205) / 5.0)
+    stereo = tmp_path / "stereo.wav"
+    stereo.write_bytes(wav_bytes(np.stack([note, note], axis=1), rate=22050))
+    code, printed, err = run(capsys, "sample/autoencoder", "encode", "--model",
+                             models["autoencoder"], "--format", "npy", stereo, "--out", tmp_path)
+    assert code == 0, err
+    assert (f"{stereo}: 2 channels mixed down to mono; resampled from 22050 Hz to the "
+            f"model's {RATE} Hz") in printed
+    model = snapshot.load(models["autoencoder"])
+    audio = Conversion(RATE).load(stereo)[0]
+    expected = model.encode(audio[:len(audio) // model.hop * model.hop])
+    np.testing.assert_allclose(np.load(tmp_path / "stereo.npy"), expected, rtol=1e-5,
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_24", "FLOAT", "DOUBLE"])
