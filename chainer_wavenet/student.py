@@ -201,3 +201,15 @@ class Student(chainer.Chain):
                 inputs[k] = z
             u[:, t] = z
         return u
+
+
+def synthesize(student, length, batch_size=1, temperature=1.0, speaker=None, seed=None,
+               features=None):
+    """float32 audio (batch, length), NumPy, as :func:`synthesis.sample_audio` gives a
+    WaveNet's: ``speaker`` a global id or None, ``features`` (channels, frames) followed by
+    every sequence."""
+    xp = student.xp
+    global_ids = None if speaker is None else xp.full(batch_size, speaker, np.int32)
+    local_features = None if features is None else xp.asarray(
+        np.broadcast_to(features, (batch_size,) + features.shape), np.float32)
+    return student.generate(length, batch_size, temperature, global_ids, local_features, seed)

@@ -3,11 +3,13 @@
     python sample/wavenet.py --model result/model.h5 --length 2s --batch 4
     python sample/wavenet.py --model result/vocoder/model.h5 --condition speech.wav
     python sample/wavenet.py --model result/model.h5 --no-ema     # raw weights, not the average
+    python sample/wavenet.py --model result/student/model.h5 --condition speech.wav
 
 Softmax models draw from softmax(logits / T); mixture-of-logistics models (trained with
 --output logistic_mixture) pick a logistic from softmax(weights / T) and draw from it with
 its scale times T; T = --temperature. Models trained with --ema sample with the moving
-average of their weights unless --no-ema.
+average of their weights unless --no-ema. A Parallel WaveNet student (train/student.py)
+plays the whole file in one pass, from logistic noise of scale T; it takes no --prime.
     python sample/wavenet.py evaluate --model result/vocoder/model.h5 --dataset DIR
 
 ``evaluate`` measures a model on a folder of recordings (laid out as for training):
@@ -40,6 +42,8 @@ from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E40
 from chainer_wavenet.files import ensure_output_dir  # noqa: E402
 from chainer_wavenet.generate import check_generation_args  # noqa: E402
 from chainer_wavenet.mel import log_mel  # noqa: E402
+from chainer_wavenet.student import Student, synthesize  # noqa: E402
+from chainer_wavenet.training.student_losses import recording_nll_bits  # noqa: E402
 
 
 def build_parser():
@@ -82,6 +86,12 @@ def main(args):
                                        autoencoder=False, raw=args.no_ema)
     rate = sampling_inputs.sample_rate(model)
     speaker = sampling_inputs.speaker_id(model, args.speaker)
+    student = isinstance(model, Student)
+    if student and args.prime is not None:
+        raise chainer_wavenet.WaveNetError(f"--prime: {args.model} is a Parallel WaveNet "
+                                           f"student, which plays from noise in one pass and "
+                                           f"cannot continue a recording; leave --prime out")
+    print(describe(model))
     prime = None
     if args.prime is not None:
         prime_length = sampling_inputs.parse_duration(args.prime_length or model.receptive_field,
@@ -95,8 +105,12 @@ def main(args):
     sampling_outputs.check_free(out, stems, args.force)
 
     start = time.perf_counter()
-    audio = synthesis.sample_audio(model, length, args.batch, args.temperature, speaker, prime,
-                                   args.seed, features=features)
+    if student:
+        audio = synthesize(model, length, args.batch, args.temperature, speaker, args.seed,
+                           features)
+    else:
+        audio = synthesis.sample_audio(model, length, args.batch, args.temperature, speaker,
+                                       prime, args.seed, features=features)
     seconds = time.perf_counter() - start
     for stem, samples in zip(stems, audio, strict=True):
         original = None if recording is None else recording[:len(samples)]
@@ -105,6 +119,15 @@ def main(args):
               f"and {png.name}")
     print(f"generated {args.batch} x {length} samples in {seconds:.1f} s "
           f"({args.batch * length / seconds:.0f} samples/s)")
+
+
+def describe(model):
+    """Which kind of model plays, and how, in words."""
+    if isinstance(model, Student):
+        layers = ", ".join(map(str, model.config.flow_layers))
+        return (f"student (Parallel WaveNet): {len(model.config.flow_layers)} flows of "
+                f"{layers} layers, one parallel pass")
+    return "teacher (WaveNet): autoregressive, one sample at a time"
 
 
 def conditioning(args, model, rate, primed):
@@ -184,17 +207,19 @@ def evaluate(args):
                 f"({model.receptive_field})")
         audio = quantization.decode(classes, config.n_classes, config.quantization)
         features = None if mel is None else log_mel(audio, rate, mel)
+        nll_bits = (recording_nll_bits if isinstance(model, Student)
+                    else evaluation.recording_nll_bits)
         row = {"file": str(path), "speaker": speaker, "samples": len(classes),
-               "nll_bits": evaluation.recording_nll_bits(model, classes, global_id, features)}
+               "nll_bits": nll_bits(model, classes, global_id, features)}
         if mel is not None:
-            played = synthesis.sample_audio(model, min(length, len(audio)), 1, args.temperature,
-                                            global_id, seed=args.seed, progress=False,
-                                            features=features)[0]
+            played = play(model, min(length, len(audio)), args.temperature, global_id,
+                          args.seed, features)
             row["log_mel_db"] = evaluation.log_mel_distance(played, audio[:len(played)], rate)
             stem = f"{i:03d}_{Path(path).stem}"
             sampling_outputs.write_outputs(out, stem, played, rate, True, audio[:len(played)])
         rows.append(row)
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
+               "kind": "student" if isinstance(model, Student) else "wavenet",
                "settings": {"dataset": args.dataset, "seconds": args.seconds,
                             "temperature": args.temperature, "seed": args.seed},
                "summary": evaluation.recording_summary(rows), "files": rows}
@@ -202,6 +227,14 @@ def evaluate(args):
     print(evaluation.recording_table(results["summary"]))
     print(f"wrote {out / 'evaluation.json'}" + (f" and {count} resyntheses (WAV + PNG) in {out}"
                                                if mel is not None else ""))
+
+
+def play(model, length, temperature, speaker, seed, features):
+    """One resynthesis (length,) of ``features`` by a WaveNet or a student."""
+    if isinstance(model, Student):
+        return synthesize(model, length, 1, temperature, speaker, seed, features)[0]
+    return synthesis.sample_audio(model, length, 1, temperature, speaker, seed=seed,
+                                  progress=False, features=features)[0]
 
 
 if __name__ == "__main__":

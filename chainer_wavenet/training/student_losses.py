@@ -20,6 +20,8 @@ from chainer_wavenet.wavenet import WaveNet
 # The power loss's analysis: windows of 512 samples (32 ms at 16 kHz), 128 apart.
 POWER_WINDOW = 512
 POWER_HOP = 128
+# The squared spectrum of a recording below this counts as this (-90 dB of full scale).
+POWER_FLOOR = 1e-18
 
 
 def check_teacher(teacher, where):
@@ -71,9 +73,13 @@ def power_spectrum(audio, window=POWER_WINDOW, hop=POWER_HOP):
 
 def power_loss(generated, real):
     """Squared distance of the mean power spectra of two batches of audio (batch, N),
-    summed over frequencies, averaged over the batch (Parallel WaveNet's power loss)."""
-    difference = power_spectrum(generated) - power_spectrum(real)
-    return F.sum(difference ** 2) / generated.shape[0]
+    summed over frequencies (Parallel WaveNet's power loss), relative to the recording's
+    own squared spectrum (1 for silence against a recording), averaged over the batch."""
+    target = power_spectrum(real).array
+    difference = power_spectrum(generated) - target
+    xp = chainer.backend.get_array_module(target)
+    reference = xp.maximum((target ** 2).sum(axis=1), POWER_FLOOR)
+    return F.mean(F.sum(difference ** 2, axis=1) / reference)
 
 
 class Distillation:
@@ -161,3 +167,19 @@ class MaximumLikelihood:
         weights = student.xp.zeros(mean.shape, mean.dtype)
         outputs = F.stack([weights, mean, log_scale], axis=1)
         return self.logistic.nll(outputs, x[:, self.context:]), {}
+
+
+def recording_nll_bits(student, classes, global_id=None, features=None):
+    """The student's exact NLL in bits per sample of one recording (16-bit linear
+    ``classes``) after its first ``receptive_field`` samples, the noise recovered one
+    sample at a time; speaker ``global_id``, ``features`` (channels, frames)."""
+    xp = student.xp
+    if len(classes) <= student.receptive_field:
+        raise WaveNetError(f"a recording of {len(classes)} samples is not longer than the "
+                           f"student's receptive field ({student.receptive_field})")
+    ids = None if global_id is None else xp.asarray([global_id], np.int32)
+    local = None if features is None else xp.asarray(features[None], np.float32)
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        nats, _ = MaximumLikelihood(student, student.receptive_field)(
+            xp.asarray(classes[None], np.int32), local, ids)
+    return float(nats.array) / np.log(2)

@@ -1,0 +1,119 @@
+"""train/student.py and sample/wavenet.py with a student, end to end on tiny models."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+from model_fixtures import make_wavenet
+from test_resume import ENV, ROOT
+
+from chainer_wavenet import snapshot
+from chainer_wavenet.mel import MelSettings
+from chainer_wavenet.student import Student
+
+RATE = 16000
+MEL = MelSettings(n_mels=8, hop=64, n_fft=256)
+TINY = ["--flow-layers", "2,2", "--batchsize", "2", "--length", "64", "--interval", "1",
+        "--validation-crops", "2"]
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, script, *map(str, args)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=120)
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def refused(result, *fragments):
+    assert result.returncode == 2, result.stdout + result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+def save_teacher(path, **settings):
+    values = dict(output="logistic_mixture", quantization="linear", n_classes=65536,
+                  input_mode="scalar", mixture_components=2, local_channels=MEL.n_mels,
+                  local_hop=MEL.hop)
+    values.update(settings)
+    snapshot.save(path, make_wavenet(**values), {"sample_rate": RATE, "mel": MEL.to_dict(),
+                                                 "speakers": []})
+    return path
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """A tiny teacher, three tones, and a student trained from them for two steps."""
+    root = tmp_path_factory.mktemp("student")
+    dataset = root / "tones"
+    dataset.mkdir()
+    t = np.arange(RATE // 2) / RATE
+    for frequency in (300, 500, 700):
+        soundfile.write(dataset / f"{frequency}.wav", 0.4 * np.sin(2 * np.pi * frequency * t),
+                        RATE, subtype="PCM_16")
+    teacher = save_teacher(root / "teacher.h5")
+    out = root / "distilled"
+    stdout = ok(run("train/student.py", "--teacher", teacher, "--dataset", dataset,
+                    "--out", out, "--iteration", 2, *TINY))
+    return {"root": root, "dataset": dataset, "teacher": teacher, "out": out,
+            "stdout": stdout}
+
+
+def test_distillation_writes_a_student_with_its_log(setup):
+    out = setup["out"]
+    assert "loss: distill" in setup["stdout"]
+    model = snapshot.load(out / "model.h5")
+    assert isinstance(model, Student) and model.config.flow_layers == (2, 2)
+    assert model.metadata["mel"] == MEL.to_dict() and model.metadata["loss"] == "distill"
+    log = json.loads((out / "log").read_text())
+    assert {"main/kl", "main/power", "main/entropy", "validation/main/kl"} <= set(log[-1])
+    assert json.loads((out / "config.json").read_text())["kind"] == "student"
+
+
+def test_distillation_resumes(setup):
+    ok(run("train/student.py", "--teacher", setup["teacher"], "--dataset", setup["dataset"],
+           "--out", setup["out"], "--iteration", 3, "--resume", *TINY))
+    assert snapshot.read_config(setup["out"] / "model.h5")[1]["iteration"] == 3
+
+
+def test_maximum_likelihood_training(setup):
+    out = setup["root"] / "mle"
+    ok(run("train/student.py", "--teacher", setup["teacher"], "--dataset", setup["dataset"],
+           "--out", out, "--iteration", 1, "--loss", "mle", *TINY))
+    assert snapshot.read_config(out / "model.h5")[1]["loss"] == "mle"
+
+
+def test_the_student_plays_a_condition_in_one_pass(setup, tmp_path):
+    condition = setup["dataset"] / "500.wav"
+    stdout = ok(run("sample/wavenet.py", "--model", setup["out"] / "model.h5", "--condition",
+                    condition, "--out", tmp_path, "--batch", 2, "--seed", 1))
+    assert "student (Parallel WaveNet): 2 flows of 2, 2 layers" in stdout
+    audio, rate = soundfile.read(tmp_path / "sample_001.wav")
+    assert rate == RATE and len(audio) == RATE // 2 and np.abs(audio).max() <= 1
+    teacher = ok(run("sample/wavenet.py", "--model", setup["teacher"], "--condition",
+                     condition, "--out", tmp_path / "t", "--length", 40))
+    assert "teacher (WaveNet): autoregressive" in teacher
+    refused(run("sample/wavenet.py", "--model", setup["out"] / "model.h5", "--condition",
+                condition, "--prime", condition, "--out", tmp_path / "p"),
+            "student", "--prime")
+
+
+def test_evaluate_measures_a_student(setup, tmp_path):
+    ok(run("sample/wavenet.py", "evaluate", "--model", setup["out"] / "model.h5",
+           "--dataset", setup["dataset"], "--seconds", 0.1, "--limit", 1, "--out", tmp_path))
+    results = json.loads((tmp_path / "evaluation.json").read_text())
+    assert results["kind"] == "student"
+    assert results["summary"]["nll_bits"] > 0 and results["summary"]["log_mel_db"] >= 0
+
+
+def test_teachers_that_cannot_teach_are_refused(setup, tmp_path):
+    softmax = tmp_path / "softmax.h5"
+    snapshot.save(softmax, make_wavenet(local_channels=MEL.n_mels, local_hop=MEL.hop),
+                  {"sample_rate": RATE, "mel": MEL.to_dict()})
+    refused(run("train/student.py", "--teacher", softmax, "--dataset", setup["dataset"],
+                "--out", tmp_path / "s"), "softmax teacher", "--output logistic_mixture")
