@@ -66,22 +66,24 @@ def common_arguments():
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = [common_arguments()]
-    encode = commands.add_parser("encode", parents=common, help="notes -> z")
+    # A parent parser's actions are shared by its children: each command gets its own, so
+    # that one command's defaults (evaluate's --seconds) are not every command's.
+    encode = commands.add_parser("encode", parents=[common_arguments()], help="notes -> z")
     encode.add_argument("--limit", type=int, help="only the first N notes")
     encode.add_argument("--format", choices=("h5", "npy"), default="h5",
                         help="one embeddings.h5 (default) or one .npy per note")
-    reconstruct = commands.add_parser("reconstruct", parents=common,
+    reconstruct = commands.add_parser("reconstruct", parents=[common_arguments()],
                                       help="notes -> z -> audio at their own pitch")
     reconstruct.add_argument("--limit", type=int, help="only the first N notes")
-    pitch = commands.add_parser("pitch", parents=common, help="one note's z at other pitches")
+    pitch = commands.add_parser("pitch", parents=[common_arguments()],
+                                help="one note's z at other pitches")
     pitch.add_argument("--pitches", required=True, help="MIDI pitches, e.g. 48,55,60")
-    interpolate = commands.add_parser("interpolate", parents=common,
+    interpolate = commands.add_parser("interpolate", parents=[common_arguments()],
                                       help="notes A, B -> z mixed in steps, at A's pitch")
     interpolate.add_argument("--steps", type=int, default=5,
                              help="mixes from A to B, both ends included (default 5)")
     evaluate = commands.add_parser(
-        "evaluate", parents=common,
+        "evaluate", parents=[common_arguments()],
         help="likelihood, pitch accuracy and spectral distance of reconstructions")
     evaluate.add_argument("--limit", type=int, help="only the first N notes")
     evaluate.add_argument("--shift", default="",
@@ -91,7 +93,7 @@ def build_parser():
                                "the pitch of the decoder's continuation (default 0: not)")
     evaluate.set_defaults(split="test", seconds=2.0, seed=0, out="result/evaluation")
     transfer_parser = commands.add_parser(
-        "transfer", parents=common,
+        "transfer", parents=[common_arguments()],
         help="the timbre of each input (--timbre WAV or --dataset) playing --melody")
     transfer_parser.add_argument("--timbre", action="append", default=[], metavar="WAV",
                                  help="a recording whose timbre to use (repeat for more)")

@@ -262,3 +262,18 @@ def test_embeddings_plots(models, dataset, tmp_path):
     for name in ("embeddings_pca.png", "z_over_time.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_each_autoencoder_command_keeps_its_own_defaults():
+    """evaluate's 2-second default does not cut the notes of the other commands."""
+    sys.path.insert(0, str(ROOT / "sample"))
+    try:
+        import autoencoder as command
+    finally:
+        sys.path.remove(str(ROOT / "sample"))
+    parser = command.build_parser()
+    assert parser.parse_args(["evaluate", "--model", "m"]).seconds == 2.0
+    for name in ("reconstruct", "encode", "pitch", "interpolate"):
+        extra = ["--pitches", "60"] if name == "pitch" else []
+        assert parser.parse_args([name, "--model", "m", *extra]).seconds is None
+    assert parser.parse_args(["transfer", "--model", "m", "--melody", "x"]).seconds is None
