@@ -55,6 +55,21 @@ def test_training_benchmark_prints_every_figure(tmp_path):
     assert "1 x 64: train step, samples/s" in table
 
 
+def test_student_benchmark_prints_every_figure(tmp_path):
+    """``--quick``: the small teacher and student, each student figure beside the teacher's."""
+    out = tmp_path / "s.json"
+    result = subprocess.run([sys.executable, "benchmarks/student.py", "--quick", "--threads",
+                             "1", "--out", str(out)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())["runs"][0]["figures"]
+    assert figures["teacher"] > 0
+    for batch in (1, 4):
+        assert figures[f"small {batch} ratio"] == figures[f"small {batch}"] / figures["teacher"]
+        assert figures[f"small {batch} real time"] == figures[f"small {batch}"] / 16000
+    assert "student small, batch 4, samples/s" in result.stdout
+
+
 def test_gpu_benchmark_runs_every_step_on_the_cpu(tmp_path):
     """``--quick`` on NumPy: the GPU script's generation and float32/float16 training steps."""
     out = tmp_path / "gpu.json"
