@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainer_wavenet import quantization, snapshot
+from chainer_wavenet import pitch_track, quantization, snapshot
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.data import nsynth
 from chainer_wavenet.data.conversion import Conversion
@@ -188,6 +188,20 @@ class NoteInput:
     read: Callable[[], np.ndarray]
     record: nsynth.Note | None = None
 
+    @property
+    def melody_notes(self):
+        """A dataset melody's notes (start s, end s, MIDI pitch); () for a note."""
+        return () if self.record is None else self.record.melody_notes
+
+    def decoder_pitch(self, samples, rate):
+        """What the decoder plays this note at: its pitch, or a dataset melody's pitch at
+        every one of ``samples`` samples (rests filled)."""
+        record = self.record
+        if record is None or record.pitch_track is None:
+            return self.pitch
+        return pitch_track.decoder_track(record.pitch_track, record.track_rate, samples, rate,
+                                         f"{self.where}: pitch track")
+
 
 def select_notes(wavs=(), dataset=None, split=None, names=None, limit=None, pitch=None,
                  rate=DEFAULT_SAMPLE_RATE, count=None):
@@ -243,11 +257,13 @@ def _dataset_notes(dataset, split, names, pitch, rate):
                                f"(its notes are named like {examples})")
         chosen.extend(i for i in matches if i not in chosen)
     chosen = chosen or range(len(data))
-    return [NoteInput(data.notes[i].note_str,
-                      data.notes[i].pitch if pitch is None else pitch,
-                      f"{data.folder}: note {data.notes[i].note_str!r}",
-                      functools.partial(data.audio, i), data.notes[i])
-            for i in chosen]
+    # A --pitch replaces a melody's pitch track too.
+    records = [data.notes[i] if pitch is None else dataclasses.replace(
+        data.notes[i], pitch=pitch, pitch_track=None, melody_notes=()) for i in chosen]
+    return [NoteInput(record.note_str, record.pitch,
+                      f"{data.folder}: note {record.note_str!r}",
+                      functools.partial(data.audio, i), record)
+            for i, record in zip(chosen, records, strict=True)]
 
 
 def read_note(note, hop, max_samples=None):

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 
+import numpy as np
 from tqdm.auto import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -158,9 +159,13 @@ def run_evaluate(args, model, rate, max_samples):
     shifts = sampling_inputs.parse_shifts(args.shift)
     out = ensure_output_dir(args.out)
     sampling_outputs.check_free(out, ["evaluation"], args.force, (".json", ".png"))
-    chosen = [evaluation.Note(n.name, n.record.family_str if n.record else "unknown", n.pitch,
-                              sampling_inputs.read_note(n, model.hop, max_samples))
-              for n in notes]
+    chosen = []
+    for n in notes:
+        audio = sampling_inputs.read_note(n, model.hop, max_samples)
+        pitch = n.decoder_pitch(len(audio), rate)
+        chosen.append(evaluation.Note(
+            n.name, n.record.family_str if n.record else "unknown", n.pitch, audio,
+            None if np.ndim(pitch) == 0 else pitch, n.melody_notes))
     if args.prime_seconds < 0:
         raise chainer_wavenet.WaveNetError(f"--prime-seconds must be >= 0, got "
                                            f"{args.prime_seconds}")
@@ -217,7 +222,8 @@ def plan_reconstruct(args, model, rate, max_samples):
     stems = [f"{n.name}_reconstruction" for n in notes]
     originals = [sampling_inputs.read_note(n, model.hop, max_samples) for n in notes]
     zs = list(synthesis.encode_all(model, originals, args.batch))
-    return stems, zs, [n.pitch for n in notes], originals
+    pitches = [n.decoder_pitch(len(a), rate) for n, a in zip(notes, originals, strict=True)]
+    return stems, zs, pitches, originals
 
 
 def plan_pitch(args, model, rate, max_samples):

@@ -266,3 +266,23 @@ def test_track_pitch_gives_recordings_the_tracks_their_midi_would(rendered, tmp_
         assert np.mean(np.abs(note.pitch_track[both] - wanted[both]) < 0.5) > 0.95
     again = subprocess.run(command, capture_output=True, text=True, check=True)
     assert f"0 pitch tracks measured, {len(examples)} records unchanged" in again.stdout
+
+
+def test_evaluate_measures_each_note_of_a_melody(rendered):
+    out, _ = rendered
+    data = load_nsynth(out, "train")
+    i = next(k for k, n in enumerate(data.notes) if n.note_str.endswith("-short"))
+    note = data.notes[i]
+    model = make_autoencoder(seed=5, encoder_settings=dict(hop=160))
+    audio = data.audio(i)[:16000]
+    melody_note = evaluation.Note(note.note_str, note.family_str, note.pitch, audio,
+                                  data.decoder_pitch(i, len(audio)), note.melody_notes)
+    results, played = evaluation.evaluate(model, [melody_note], RATE, shifts=(2,), seed=0,
+                                          progress=False, likelihood=True)
+    rows = {(r["condition"], r["note"]): r for r in results["notes"]}
+    assert {name for _, name in rows} == {f"{note.note_str}#0", f"{note.note_str}#1"}
+    assert all(rows["original", f"{note.note_str}#{k}"]["within"] for k in (0, 1))
+    assert [rows["shift +2", f"{note.note_str}#{k}"]["target_pitch"] for k in (0, 1)] == [
+        p + 2 for _, _, p in note.melody_notes]
+    assert results["summary"]["reconstruction"]["notes"] == 2
+    assert np.isfinite(results["nll_bits"]) and len(played) == 2

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from model_fixtures import make_autoencoder
 
-from chainer_wavenet import mu_law, pitch_track, snapshot, transfer
-from chainer_wavenet.audio import write_wav
+from chainer_wavenet import mu_law, pitch_track, snapshot, synthesis, transfer
+from chainer_wavenet.audio import read_wav, write_wav
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.config import EncoderConfig, autoencoder_config, with_pitch_input
 from chainer_wavenet.data import melody
+from chainer_wavenet.data.melody_render import render_melodies
+from chainer_wavenet.data.nsynth import load_nsynth
 from chainer_wavenet.data.render import NoteRenderer
 from chainer_wavenet.errors import WaveNetError
 
@@ -155,3 +157,21 @@ def test_transfer_names_a_bad_melody(tiny_model, tmp_path, melody_arg, message):
                         tmp_path / melody_arg if melody_arg.endswith(("mid", "wav"))
                         else melody_arg, "--out", tmp_path / "out")
     assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_reconstruct_plays_a_dataset_melody_along_its_track(tiny_model, tmp_path):
+    render_melodies(tmp_path / "data", [("two", TWO_NOTES)], programs=(40, 56, 73),
+                    progress=False)
+    command = [sys.executable, str(ROOT / "sample" / "autoencoder.py"), "reconstruct",
+               "--model", str(tiny_model), "--dataset", str(tmp_path / "data"), "--split",
+               "train", "--note", "*-two", "--seed", "5", "--seconds", "1", "--out",
+               str(tmp_path / "out")]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    data = load_nsynth(tmp_path / "data", "train")
+    audio = data.audio(0)[:RATE]
+    model = snapshot.load(tiny_model)
+    expected = synthesis.decode(model, model.encode(audio)[None],
+                                data.decoder_pitch(0, RATE)[None], seed=5, progress=False)[0]
+    written = read_wav(tmp_path / "out" / f"{data.notes[0].note_str}_reconstruction.wav")
+    np.testing.assert_allclose(written, expected, atol=1.01 / 32768)
