@@ -1,5 +1,6 @@
-"""Every GPU figure in one call: generation of configs S and N, and config N training in
-float32 and float16 at the largest batch that fits; one table and one JSON file.
+"""Every GPU figure in one call: generation of configs S and N, config N training in
+float32 and float16 at the largest batch that fits, the float16 embedding's backward; one
+table and one JSON file.
 
     python benchmarks/gpu.py --gpu 0
     python benchmarks/gpu.py --device @numpy --quick    # the same steps on tiny sizes
@@ -8,7 +9,9 @@ Generation: aggregate samples per second of ``generate`` at each batch. Training
 largest batch (doubling from 1 up to ``--max-batch``) whose Adam step fits in memory,
 with its loss-bearing samples per second and the step's memory (CuPy's pool; NumPy's
 peak allocation on a CPU). float16 keeps float32 master weights in Adam and scales the
-loss. ``--quick`` swaps S and N for the small configs and shrinks every size.
+loss. Embedding: a float16 table's forward and backward by Chainer's EmbedID (float16
+atomicAdd) and by the project's (float32 sum), in microseconds. ``--quick`` swaps S and N
+for the small configs and shrinks every size.
 """
 
 import argparse
@@ -27,6 +30,7 @@ import numpy as np
 import training
 
 from chainer_wavenet.device import add_device_arguments, get_device
+from chainer_wavenet.embedding import EmbedID
 from chainer_wavenet.generate import generate
 
 # The project's targets on an H100, by figure key.
@@ -34,9 +38,10 @@ TARGETS = {"generation S 1": 16000, "generation N 256": 256000}
 SIZES = {  # --quick or not: configs standing for S and N, batches, lengths, training
     False: {"S": "S", "N": "N", "S batches": (1, 16, 64, 256, 1024), "N batches": (1, 16, 64, 256),
             "S length": 2000, "N length": 200, "train length": 8192, "max batch": 64,
-            "repeat": 5},
+            "repeat": 5, "embedding": (16, 8192, 512)},
     True: {"S": "small", "N": "small-N", "S batches": (1, 2), "N batches": (1, 2),
-           "S length": 20, "N length": 20, "train length": 32, "max batch": 2, "repeat": 1},
+           "S length": 20, "N length": 20, "train length": 32, "max batch": 2, "repeat": 1,
+           "embedding": (2, 32, 8)},
 }
 
 
@@ -107,8 +112,33 @@ def largest_training_batch(name, dtype, sizes, device):
     return fitted
 
 
-def measure_all(sizes, device):
+def embedding_backward(sizes, repeat, device):
+    """Microseconds of a float16 input embedding's forward and backward, by Chainer's
+    EmbedID (float16 atomicAdd) and by the project's (float32 sum on a GPU; Chainer's on
+    NumPy), for (batch, samples) classes crowded around silence as in quiet audio."""
+    batch, samples, channels = sizes["embedding"]
+    rng = np.random.default_rng(0)
+    classes = np.clip(np.rint(128 + 3 * rng.standard_normal((batch, samples))), 0, 255)
+    x = device.send(classes.astype(np.int32))
     figures = {}
+    for name, link in (("chainer", chainer.links.EmbedID), ("float32 sum", EmbedID)):
+        with chainer.using_config("dtype", np.float16):
+            table = link(256, channels)
+        table.to_device(device)
+        gy = device.xp.ones((batch, samples, channels), np.float16)
+
+        def run(table=table, gy=gy):
+            table.cleargrads()
+            y = table(x)
+            y.grad = gy
+            y.backward()
+
+        figures[f"embedding float16 {name}"] = 1e6 * common.measure(run, repeat, device)["wall_s"]
+    return figures
+
+
+def measure_all(sizes, device):
+    figures = embedding_backward(sizes, sizes["repeat"], device)
     for role in ("S", "N"):
         rates = generation(sizes[role], sizes[f"{role} batches"], sizes[f"{role} length"],
                            sizes["repeat"], device)
@@ -126,7 +156,9 @@ def measure_all(sizes, device):
 
 
 def table(figures, sizes, device_name, quick):
-    rows = []
+    batch, samples, channels = sizes["embedding"]
+    rows = [(f"embedding fp16 {batch}x{samples}x{channels}, fwd+bwd, us: {name}",
+             f"embedding float16 {name}") for name in ("chainer", "float32 sum")]
     for role in ("S", "N"):
         for batch in sizes[f"{role} batches"]:
             key = f"generation {role} {batch}"

@@ -9,11 +9,11 @@ Both read the same parameters.
 
 import chainer
 import chainer.functions as F
-import chainer.links as L
 from chainer import initializers
 
 from chainer_wavenet.dilated_convolution import dilated_convolution_1d
-from chainer_wavenet.gated_activation import gate_forward, gated_activation
+from chainer_wavenet.embedding import EmbedID
+from chainer_wavenet.gated_activation import gate_output, gated_activation
 
 
 def last_steps(x, n):
@@ -124,7 +124,7 @@ class GatedResidualBlock(chainer.Chain):
             self.residual = None if last else DilatedConv1D(dilation_channels,
                                                             residual_channels, 1)
             self.skip = DilatedConv1D(dilation_channels, skip_channels, 1)
-            self.global_bias = L.EmbedID(n_global, gate_channels) if n_global else None
+            self.global_bias = EmbedID(n_global, gate_channels) if n_global else None
             self.local_bias = (DilatedConv1D(local_channels, gate_channels, 1, nobias=True)
                                if local_channels else None)
             self.source_bias = (DilatedConv1D(source_channels, gate_channels, 1, nobias=True)
@@ -185,7 +185,7 @@ class GatedResidualBlock(chainer.Chain):
         h = self.conv.step(x)
         if bias is not None:
             h += bias
-        z, _, _ = gate_forward(h, out=self._gated)
+        z = gate_output(h, self._gated)
         out = z @ self._out_weights
         out += self._out_bias
         if self.residual is None:

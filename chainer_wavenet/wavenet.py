@@ -4,11 +4,11 @@ import math
 
 import chainer
 import chainer.functions as F
-import chainer.links as L
 import numpy as np
 
 from chainer_wavenet import output_distribution, quantization
 from chainer_wavenet.config import WaveNetConfig
+from chainer_wavenet.embedding import EmbedID
 from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
 from chainer_wavenet.pitch_signal import LagHistory, lag_neighbours
 from chainer_wavenet.upsampling import TransposedUpsampling
@@ -36,10 +36,10 @@ class WaveNet(chainer.Chain):
         self.distribution = output_distribution.for_config(config)
         with self.init_scope():
             if config.input_mode == "embedding":
-                self.embed = L.EmbedID(config.n_classes, config.residual_channels)
+                self.embed = EmbedID(config.n_classes, config.residual_channels)
             else:
                 self.embed = DilatedConv1D(1, config.residual_channels, 1)
-            self.lag_embed = (L.EmbedID(config.n_classes * config.pitch_lags,
+            self.lag_embed = (EmbedID(config.n_classes * config.pitch_lags,
                                         config.residual_channels)
                               if config.pitch_lags else None)
             self.blocks = chainer.ChainList(*(
