@@ -15,6 +15,7 @@ import chainer.functions as F
 import numpy as np
 
 from chainer_wavenet.cross_entropy import softmax_cross_entropy
+from chainer_wavenet.gumbel import sample_gumbel
 from chainer_wavenet.quantization import bin_width
 
 # Log scales are clipped to this range: e**-14 is a 37th of a 16-bit bin (a sample can be
@@ -28,10 +29,13 @@ UNIFORM_MARGIN = 1e-7
 def sample_softmax(logits, temperature, uniform):
     """Draw one class per row of ``logits`` from softmax(logits / temperature).
 
-    ``uniform`` holds one draw in [0, 1) per row; the class is the first whose
-    cumulative probability exceeds it.
+    ``uniform`` holds one draw in [0, 1) per row; on NumPy the class is the first
+    whose cumulative probability exceeds it; on a GPU the draw keys Gumbel-max
+    sampling instead (:mod:`chainer_wavenet.gumbel`: fewer kernel launches).
     """
     xp = chainer.backend.get_array_module(logits)
+    if xp is not np:
+        return sample_gumbel(logits, temperature, uniform)
     # float32 even for float16 logits: a float16 cumsum over 256 classes loses the tail.
     scaled = logits.astype(np.float32) / np.float32(temperature)
     scaled -= scaled.max(axis=1, keepdims=True)
