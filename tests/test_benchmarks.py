@@ -71,7 +71,8 @@ def test_student_benchmark_prints_every_figure(tmp_path):
 
 
 def test_gpu_benchmark_runs_every_step_on_the_cpu(tmp_path):
-    """``--quick`` on NumPy: the GPU script's generation and float32/float16 training steps."""
+    """``--quick`` on NumPy: the GPU script's generation, float32/float16 training steps and
+    float16 embedding timings."""
     out = tmp_path / "gpu.json"
     result = subprocess.run([sys.executable, "benchmarks/gpu.py", "--device", "@numpy",
                              "--quick", "--out", str(out)], cwd=ROOT, capture_output=True,
@@ -83,7 +84,23 @@ def test_gpu_benchmark_runs_every_step_on_the_cpu(tmp_path):
     for kind in ("float32", "float16"):
         assert figures[f"train {kind} batch"] == 2 and figures[f"train {kind}"] > 0
     assert figures["train float16 memory"] < figures["train float32 memory"]
+    assert figures["embedding float16 chainer"] > 0
+    assert figures["embedding float16 float32 sum"] > 0
     assert "config small-N training float16: samples/s" in result.stdout
+
+
+def test_convolution_benchmark_times_both_forms_and_checks_they_agree(tmp_path):
+    out = tmp_path / "c.json"
+    result = subprocess.run([sys.executable, "benchmarks/convolution.py", "--config", "small",
+                             "--batch", "1", "--length", "32", "--repeat", "1", "--rounds", "1",
+                             "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())["runs"][0]["figures"]
+    assert figures["difference"] < 1e-5
+    for part in ("forward", "backward"):
+        assert figures[f"ratio {part}"] == figures[f"per tap {part}"] / figures[f"stacked {part}"]
+    assert "forward + backward" in result.stdout
 
 
 def test_cache_benchmark_compares_the_three_ways_of_loading(tmp_path):
