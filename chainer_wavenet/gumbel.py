@@ -30,7 +30,7 @@ __device__ unsigned int wavenet_mix(unsigned int x) {
 """
 _SCORE_CUDA = """
 unsigned int key = wavenet_mix(__float_as_uint(u));
-unsigned int bits = wavenet_mix(key + (unsigned int)(i % n) * 0x9E3779B9u);
+unsigned int bits = wavenet_mix(key + (unsigned int)(i % n_classes) * 0x9E3779B9u);
 float v = ((float)(bits >> 9) + 0.5f) * 1.1920928955078125e-07f;
 score = (float)logit / t - logf(-logf(v));
 """
@@ -66,8 +66,9 @@ def _score_kernel():
     """:func:`gumbel_scores` as one ``cupy.ElementwiseKernel``, built on first GPU use."""
     import cupy
 
-    return cupy.ElementwiseKernel("T logit, float32 u, float32 t, uint32 n", "float32 score",
-                                  _SCORE_CUDA, "wavenet_gumbel_scores", preamble=_MIX_CUDA)
+    return cupy.ElementwiseKernel("T logit, float32 u, float32 t, uint32 n_classes",
+                                  "float32 score", _SCORE_CUDA, "wavenet_gumbel_scores",
+                                  preamble=_MIX_CUDA)
 
 
 def fused_gumbel_scores(logits, temperature, uniform):
