@@ -40,7 +40,7 @@ class WaveNet(chainer.Chain):
             else:
                 self.embed = DilatedConv1D(1, config.residual_channels, 1)
             self.lag_embed = (EmbedID(config.n_classes * config.pitch_lags,
-                                        config.residual_channels)
+                                      config.residual_channels)
                               if config.pitch_lags else None)
             self.blocks = chainer.ChainList(*(
                 GatedResidualBlock(config.residual_channels, config.dilation_channels,
