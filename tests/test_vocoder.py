@@ -146,10 +146,10 @@ def test_sampling_refuses_what_it_cannot_follow(vocoder, tmp_path):
                 "--out", out), "covers only 1600 samples")
     refused(run("sample/wavenet.py", "--model", model, "--condition", condition, "--prime",
                 condition, "--prime-length", 1600, "--out", out), "leave none to generate")
-    wrong_rate = tmp_path / "8k.wav"
-    soundfile.write(wrong_rate, tone(220, 800), 8000, subtype="PCM_16")
-    refused(run("sample/wavenet.py", "--model", model, "--condition", wrong_rate, "--out", out),
-            wrong_rate, "8000")
+    too_low = tmp_path / "1k.wav"
+    soundfile.write(too_low, tone(220, 800), 1000, subtype="PCM_16")
+    refused(run("sample/wavenet.py", "--model", model, "--condition", too_low, "--out", out),
+            too_low, "1000 Hz is too low")
     assert not out.exists()
 
 
