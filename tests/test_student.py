@@ -262,8 +262,8 @@ def band_energy(audio, frequency, width=150.0, rate=16000):
 @pytest.mark.slow
 def test_a_student_distilled_from_a_tone_teacher_plays_the_tone_of_its_mel():
     """A teacher trained on a 400 Hz and a 1000 Hz tone, each with its mel spectrogram; a
-    student distilled from it (KL and power loss) puts more of what it plays near the tone
-    whose spectrogram it is given than near the other."""
+    student distilled from it (KL and power loss) plays, for each spectrogram, several times
+    more near that tone than near the other, its spectrum peaking nearer that tone."""
     from chainer_wavenet import quantization
     from chainer_wavenet.config import WaveNetConfig, with_output
     from chainer_wavenet.data.crops import Crops
@@ -300,13 +300,13 @@ def test_a_student_distilled_from_a_tone_teacher_plays_the_tone_of_its_mel():
     student = Student(StudentConfig(flow_layers=(6, 6), residual_channels=16,
                                     dilation_channels=16, skip_channels=16,
                                     local_channels=mel.n_mels, local_hop=mel.hop))
-    train(student, Distillation(student, teacher, power_weight=10.0, draws=2), 1000, 448, 1e-2)
+    train(student, Distillation(student, teacher, power_weight=30.0, draws=2), 1000, 448, 1e-2)
 
     for own, other, condition in zip(frequencies, frequencies[::-1], features, strict=True):
         played = student.generate(4000, 1, 1.0, local_features=condition[None, :, :63],
                                   seed=0)[0][500:]
         assert played.std() > 0.02, "the student plays near silence"
-        assert band_energy(played, own) > 1.5 * band_energy(played, other), own
+        assert band_energy(played, own) > 4 * band_energy(played, other), own
         spectrum = np.abs(np.fft.rfft(played - played.mean()))
         peak = spectrum.argmax() * rate / len(played)
         assert abs(peak - own) < abs(peak - other), (own, peak)

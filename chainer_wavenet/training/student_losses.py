@@ -20,8 +20,9 @@ from chainer_wavenet.wavenet import WaveNet
 # The power loss's analysis: windows of 512 samples (32 ms at 16 kHz), 128 apart.
 POWER_WINDOW = 512
 POWER_HOP = 128
-# The squared spectrum of a recording below this counts as this (-90 dB of full scale).
-POWER_FLOOR = 1e-18
+# Added to the squared spectra dividing the power loss: that of a sine 40 dB under full
+# scale, so that two near-silent clips count as alike.
+POWER_FLOOR = 1e-9
 
 
 def check_teacher(teacher, where):
@@ -73,13 +74,14 @@ def power_spectrum(audio, window=POWER_WINDOW, hop=POWER_HOP):
 
 def power_loss(generated, real):
     """Squared distance of the mean power spectra of two batches of audio (batch, N),
-    summed over frequencies (Parallel WaveNet's power loss), relative to the recording's
-    own squared spectrum (1 for silence against a recording), averaged over the batch."""
+    summed over frequencies (Parallel WaveNet's power loss), divided by the sum of both
+    spectra's squares: 0 for the same spectrum, 1 for spectra with nothing in common or
+    silence against sound, whatever the loudness. Averaged over the batch."""
+    mine = power_spectrum(generated)
     target = power_spectrum(real).array
-    difference = power_spectrum(generated) - target
-    xp = chainer.backend.get_array_module(target)
-    reference = xp.maximum((target ** 2).sum(axis=1), POWER_FLOOR)
-    return F.mean(F.sum(difference ** 2, axis=1) / reference)
+    distance = F.sum((mine - target) ** 2, axis=1)
+    return F.mean(distance / (F.sum(mine ** 2, axis=1) + (target ** 2).sum(axis=1)
+                              + POWER_FLOOR))
 
 
 class Distillation:
