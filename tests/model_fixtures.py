@@ -3,8 +3,14 @@
 import chainer
 import numpy as np
 
+from chainer_wavenet import mu_law
 from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.config import EncoderConfig, WaveNetConfig, autoencoder_config
+from chainer_wavenet.config import (
+    EncoderConfig,
+    WaveNetConfig,
+    autoencoder_config,
+    with_pitch_input,
+)
 from chainer_wavenet.wavenet import WaveNet
 
 
@@ -92,3 +98,37 @@ def make_autoencoder(seed=0, encoder_settings=None, **decoder_settings):
     config = autoencoder_config(tiny_encoder_config(**(encoder_settings or {})), decoder)
     np.random.seed(seed)
     return randomize_parameters(WaveNetAutoencoder(config), seed)
+
+
+def trained_pitch_autoencoder(recordings, pitches, steps=300):
+    """A small autoencoder whose decoder reads the pitch as an id and its input two pitch
+    periods back, trained by Adam for ``steps`` batches of 4 crops alternating between
+    ``recordings`` (float audio), each with its pitch: a MIDI number, or a track of one
+    pitch per sample."""
+    encoder = EncoderConfig(channels=16, filter_width=3, dilations=(1, 2, 4, 8, 16, 32),
+                            bottleneck=4, hop=256)
+    config = with_pitch_input(autoencoder_config(encoder, dict(
+        residual_channels=16, dilation_channels=16, skip_channels=32,
+        dilations=(1, 2, 4, 8, 16, 32, 64))), "id", 0, lags=2)
+    np.random.seed(0)
+    model = WaveNetAutoencoder(config)
+    optimizer = chainer.optimizers.Adam(3e-3)
+    optimizer.setup(model)
+    classes = [mu_law.encode(audio) for audio in recordings]
+    rng = np.random.default_rng(0)
+    hop = model.hop
+    length = -(-(model.receptive_field + 1024) // hop) * hop
+    for _ in range(steps):
+        picks = [i % len(recordings) for i in range(4)]
+        starts = [rng.integers(0, (len(classes[p]) - length) // hop) * hop for p in picks]
+        x = np.stack([classes[p][s:s + length] for p, s in zip(picks, starts, strict=True)])
+        if np.ndim(pitches[0]) == 0:
+            pitch = np.array([pitches[p] for p in picks], np.int32)
+        else:
+            pitch = np.stack([pitches[p][s:s + length]
+                              for p, s in zip(picks, starts, strict=True)])
+        loss = model.loss(x, pitch)
+        model.cleargrads()
+        loss.backward()
+        optimizer.update()
+    return model

@@ -7,14 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import chainer
 import numpy as np
 import pytest
-from model_fixtures import make_autoencoder
+from model_fixtures import make_autoencoder, trained_pitch_autoencoder
 
 from chainer_wavenet import evaluation, mu_law, snapshot
-from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.config import EncoderConfig, autoencoder_config, with_pitch_input
 from chainer_wavenet.data.render import NoteRenderer, render_nsynth
 from chainer_wavenet.errors import WaveNetError
 
@@ -151,27 +148,8 @@ def test_a_tiny_autoencoder_learns_to_play_two_notes_at_their_pitch():
     keys = [(73, 64), (40, 69)]
     with NoteRenderer() as renderer:
         audio = {key: renderer(*key, 100)[:RATE] for key in keys}
-    encoder = EncoderConfig(channels=16, filter_width=3, dilations=(1, 2, 4, 8, 16, 32),
-                            bottleneck=4, hop=256)
-    config = with_pitch_input(autoencoder_config(encoder, dict(
-        residual_channels=16, dilation_channels=16, skip_channels=32,
-        dilations=(1, 2, 4, 8, 16, 32, 64))), "id", 0, lags=2)
-    np.random.seed(0)
-    model = WaveNetAutoencoder(config)
-    optimizer = chainer.optimizers.Adam(3e-3)
-    optimizer.setup(model)
-    classes = {key: mu_law.encode(note) for key, note in audio.items()}
-    rng = np.random.default_rng(0)
-    length = -(-(model.receptive_field + 1024) // model.hop) * model.hop
-    for _ in range(300):
-        keys_now = [keys[i % 2] for i in range(4)]
-        starts = [rng.integers(0, (RATE - length) // model.hop) * model.hop for _ in keys_now]
-        x = np.stack([classes[key][start:start + length]
-                      for key, start in zip(keys_now, starts, strict=True)])
-        loss = model.loss(x, np.array([pitch for _, pitch in keys_now], np.int32))
-        model.cleargrads()
-        loss.backward()
-        optimizer.update()
+    model = trained_pitch_autoencoder([audio[key] for key in keys],
+                                      [pitch for _, pitch in keys])
     notes = [evaluation.Note(f"{program}-{pitch}", "", pitch, audio[(program, pitch)][:RATE // 2])
              for program, pitch in keys]
     results, _ = evaluation.evaluate(model, notes, RATE, progress=False, likelihood=False,

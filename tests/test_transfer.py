@@ -6,15 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import chainer
 import numpy as np
 import pytest
-from model_fixtures import make_autoencoder
+from model_fixtures import make_autoencoder, trained_pitch_autoencoder
 
-from chainer_wavenet import mu_law, pitch_track, snapshot, synthesis, transfer
+from chainer_wavenet import pitch_track, snapshot, synthesis, transfer
 from chainer_wavenet.audio import read_wav, write_wav
-from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.config import EncoderConfig, autoencoder_config, with_pitch_input
 from chainer_wavenet.data import melody
 from chainer_wavenet.data.melody_render import render_melodies
 from chainer_wavenet.data.nsynth import load_nsynth
@@ -74,31 +71,10 @@ def test_a_melody_from_a_recording_has_its_tracked_pitch(renders):
 def test_a_tiny_autoencoder_trained_on_one_melody_plays_it_swapped(renders):
     """Trained on E4 then A4 in two timbres (300 steps), each timbre's z with the
     swapped melody's pitch track plays A4 then E4."""
-    encoder = EncoderConfig(channels=16, filter_width=3, dilations=(1, 2, 4, 8, 16, 32),
-                            bottleneck=4, hop=256)
-    config = with_pitch_input(autoencoder_config(encoder, dict(
-        residual_channels=16, dilation_channels=16, skip_channels=32,
-        dilations=(1, 2, 4, 8, 16, 32, 64))), "id", 0, lags=2)
-    np.random.seed(0)
-    model = WaveNetAutoencoder(config)
-    optimizer = chainer.optimizers.Adam(3e-3)
-    optimizer.setup(model)
-    source = target_of(TWO_NOTES, "two")
     samples = len(renders[73])
-    track = pitch_track.decoder_track(source.track, pitch_track.FRAME_RATE, samples, RATE)
-    classes = {program: mu_law.encode(audio) for program, audio in renders.items()}
-    rng = np.random.default_rng(0)
-    length = -(-(model.receptive_field + 1024) // model.hop) * model.hop
-    for _ in range(300):
-        programs = [(73, 40)[i % 2] for i in range(4)]
-        starts = [rng.integers(0, (samples - length) // model.hop + 1) * model.hop
-                  for _ in programs]
-        x = np.stack([classes[p][s:s + length] for p, s in zip(programs, starts, strict=True)])
-        pitch = np.stack([track[s:s + length] for s in starts])
-        loss = model.loss(x, pitch)
-        model.cleargrads()
-        loss.backward()
-        optimizer.update()
+    track = pitch_track.decoder_track(target_of(TWO_NOTES, "two").track,
+                                      pitch_track.FRAME_RATE, samples, RATE)
+    model = trained_pitch_autoencoder([renders[73], renders[40]], [track, track])
     swapped = target_of([melody.MelodyNote(0.0, 0.4, 69), melody.MelodyNote(0.5, 0.9, 64)],
                         "swapped")
     played = transfer.transfer_all(model, [renders[73], renders[40]], swapped, batch_size=2,
