@@ -75,10 +75,19 @@ def test_distillation_writes_a_student_with_its_log(setup):
     assert json.loads((out / "config.json").read_text())["kind"] == "student"
 
 
-def test_distillation_resumes(setup):
+def test_distillation_resumed_is_distillation_uninterrupted(setup):
+    """The noise of each step comes back with the trainer snapshot: 2 steps and a resume to
+    3 give the weights of 3 steps in one run."""
     ok(run("train/student.py", "--teacher", setup["teacher"], "--dataset", setup["dataset"],
            "--out", setup["out"], "--iteration", 3, "--resume", *TINY))
-    assert snapshot.read_config(setup["out"] / "model.h5")[1]["iteration"] == 3
+    whole = setup["root"] / "whole"
+    ok(run("train/student.py", "--teacher", setup["teacher"], "--dataset", setup["dataset"],
+           "--out", whole, "--iteration", 3, *TINY))
+    resumed, uninterrupted = (snapshot.load(path / "model.h5") for path in (setup["out"], whole))
+    assert resumed.metadata["iteration"] == 3
+    for (name, a), (_, b) in zip(sorted(resumed.namedparams()),
+                                 sorted(uninterrupted.namedparams()), strict=True):
+        np.testing.assert_array_equal(a.array, b.array, err_msg=name)
 
 
 def test_maximum_likelihood_training(setup):

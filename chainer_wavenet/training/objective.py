@@ -26,7 +26,8 @@ class Objective(chainer.Chain):
 
     ``loss``, if given, is called instead of the model's own, and may return the loss
     and a dict of its parts to report beside it (a student's KL and power loss; the
-    model's weights alone are trained and saved).
+    model's weights alone are trained and saved). A ``loss`` that is a Link is kept as a
+    child, so that its persistent values go into trainer snapshots.
 
     Reports ``loss`` (nats) and ``bits`` (bits per sample), and stops training on a NaN
     or inf loss. Each loss is read on the host as it comes (before the optimizer touches
@@ -40,6 +41,8 @@ class Objective(chainer.Chain):
         super().__init__()
         with self.init_scope():
             self.model = model
+            if isinstance(loss, chainer.Link):
+                self.loss_state = loss
         self.check_every_step = check_every_step
         self._loss = loss
         self._all_finite = None  # on the device: every unchecked training loss was finite

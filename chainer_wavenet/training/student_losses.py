@@ -84,7 +84,7 @@ def power_loss(generated, real):
                               + POWER_FLOOR))
 
 
-class Distillation:
+class Distillation(chainer.Link):
     """KL(student || teacher) per sample, plus ``power_weight`` times the power loss.
 
     KL = H(student, teacher) - H(student). The student's samples come from one pass over
@@ -95,15 +95,21 @@ class Distillation:
     (M_t + S_t * noise, so the gradient flows into the student), each scored by the
     teacher's continuous mixture density. The power loss compares the student's samples
     with the recording whose mel spectrogram both followed.
+
+    The noise of call n is drawn from ``seed`` and n; n is kept in the trainer snapshot
+    (a Link without weights, a child of the Objective), so that a resumed run draws what
+    an uninterrupted one would.
     """
 
     def __init__(self, student, teacher, power_weight=1.0, draws=4, seed=0):
+        super().__init__()
         check_teacher(teacher, "teacher")
         self.student = student
         self.teacher = teacher
         self.power_weight = power_weight
         self.draws = draws
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.add_persistent("calls", 0)
 
     @property
     def context(self):
@@ -115,7 +121,9 @@ class Distillation:
             teacher.to_device(student.device)
         teacher.cleargrads()  # frozen: its gradients are a by-product, never used
         batch, length = x.shape
-        noise = xp.asarray(logistic_noise(self.rng, (batch, length)))
+        rng = np.random.default_rng([self.seed, int(self.calls)])
+        self.calls += 1
+        noise = xp.asarray(logistic_noise(rng, (batch, length)))
         out = student(noise, global_ids, local_features)
         samples = out.samples
         outputs = teacher(F.split_axis(samples, [length - 1], axis=1)[0], global_ids,
@@ -125,7 +133,7 @@ class Distillation:
         scale = F.exp(log_scale)
         cross_entropy = 0
         for _ in range(self.draws):
-            draw = xp.asarray(logistic_noise(self.rng, (batch, scored)))
+            draw = xp.asarray(logistic_noise(rng, (batch, scored)))
             cross_entropy -= F.mean(teacher.distribution.log_density(outputs,
                                                                      mean + scale * draw))
         cross_entropy /= self.draws
