@@ -66,7 +66,7 @@ def setup(tmp_path_factory):
 
 def test_distillation_writes_a_student_with_its_log(setup):
     out = setup["out"]
-    assert "loss: distill" in setup["stdout"]
+    assert "loss: distill" in setup["stdout"] and "main/kl" in setup["stdout"]
     model = snapshot.load(out / "model.h5")
     assert isinstance(model, Student) and model.config.flow_layers == (2, 2)
     assert model.metadata["mel"] == MEL.to_dict() and model.metadata["loss"] == "distill"

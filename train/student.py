@@ -121,7 +121,8 @@ def main(args):
                 "teacher": os.path.abspath(args.teacher), "loss": args.loss}
     if mel is not None:
         metadata["mel"] = mel.to_dict()
-    runner.run_training(student, crops[0], crops[1], args, metadata, loss=loss)
+    report = ["main/kl", "main/power"] if args.loss == "distill" else []
+    runner.run_training(student, crops[0], crops[1], args, metadata, loss=loss, report=report)
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
 
 

@@ -203,10 +203,12 @@ def _stop_trigger(args, n_examples):
     return (total, "iteration"), total
 
 
-def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(), loss=None):
+def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(), loss=None,
+                 report=()):
     """Train ``model`` with Adam on crops, with validation, logs, plots and snapshots.
 
-    ``loss``: what to minimize instead of ``model.loss`` (see :class:`Objective`).
+    ``loss``: what to minimize instead of ``model.loss`` (see :class:`Objective`);
+    ``report``: more reported values to print beside the loss (e.g. ``main/kl``).
 
     Under MPI (``--communicator``) every rank calls this with the whole
     dataset; each trains on its share, and rank 0 alone writes files. All
@@ -222,11 +224,11 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     stop_on_signal = StopOnSignal(group)
     with group.stop_all_on_error(), stop_on_signal.catching():
         return _run_training(group, stop_on_signal, model, train_set, valid_set, args,
-                             metadata, extra_extensions, loss)
+                             metadata, extra_extensions, loss, report)
 
 
 def _run_training(group, stop_on_signal, model, train_set, valid_set, args, metadata,
-                  extra_extensions, loss):
+                  extra_extensions, loss, report):
     device = get_device(*group.device(args.gpu, args.device))
     try:
         outcome = _prepare_out(args, model.config) if group.is_root else None
@@ -273,7 +275,8 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
         trainer.extend(extensions.observe_lr(), trigger=interval)
         trainer.extend(LogFile(trigger=interval))
         trainer.extend(extensions.PrintReport(
-            ["epoch", "iteration", "main/bits", "validation/main/bits", "lr", "elapsed_time"]))
+            ["epoch", "iteration", "main/bits", "validation/main/bits", *report, "lr",
+             "elapsed_time"]))
         trainer.extend(extensions.ProgressBar(update_interval=max(1, min(10, args.interval))))
         trainer.extend(LossPlot(["main/bits", "validation/main/bits"]), trigger=interval)
         trainer.extend(model_snapshot, trigger=interval)
