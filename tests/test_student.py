@@ -216,6 +216,7 @@ def test_distillation_trains_the_student_alone():
     length = teacher.receptive_field + 16
     x = rng.integers(20000, 45000, (2, length)).astype(np.int32)
     features = rng.normal(size=(2, 3, -(-length // 4))).astype(np.float32)
+    teacher.cleargrads()
     value, parts = loss(x, features)
     assert set(parts) == {"kl", "cross_entropy", "entropy", "power"}
     np.testing.assert_allclose(value.array, parts["kl"].array + parts["power"].array, rtol=1e-5)
@@ -223,6 +224,7 @@ def test_distillation_trains_the_student_alone():
     value.backward()
     assert all(p.grad is not None and np.isfinite(p.grad).all() for p in student.params())
     assert np.abs(student.flows[0].blocks[0].conv.W.grad).max() > 0
+    assert all(p.grad is None for p in teacher.params()), "the teacher's weights are frozen"
 
 
 def test_power_loss_is_zero_for_the_same_spectrum_only():

@@ -45,6 +45,18 @@ def check_teacher(teacher, where):
                            f"spectrograms and speakers only")
 
 
+def constant_copy(link):
+    """A copy of ``link`` whose weights are constants sharing its arrays: a graph through it
+    computes gradients for its inputs only, none for its weights."""
+    copy = link.copy(mode="share")
+    for child in copy.links():
+        for name in list(child._params):
+            array = getattr(child, name).array
+            delattr(child, name)
+            setattr(child, name, chainer.Variable(array, requires_grad=False))
+    return copy
+
+
 def decode(x, n_classes):
     """Float32 samples of int 16-bit linear classes, on their own device."""
     return (x.astype(np.float32) * np.float32(bin_width(n_classes)) - 1).astype(np.float32)
@@ -110,16 +122,20 @@ class Distillation(chainer.Link):
         self.draws = draws
         self.seed = seed
         self.add_persistent("calls", 0)
+        self._scorer = None  # the teacher, on the student's device, its weights constants
 
     @property
     def context(self):
         return self.teacher.receptive_field
 
+    def _scoring_teacher(self):
+        if self._scorer is None or self.teacher.device != self.student.device:
+            self.teacher.to_device(self.student.device)
+            self._scorer = constant_copy(self.teacher)
+        return self._scorer
+
     def __call__(self, x, local_features=None, global_ids=None):
-        student, teacher, xp = self.student, self.teacher, self.student.xp
-        if teacher.device != student.device:
-            teacher.to_device(student.device)
-        teacher.cleargrads()  # frozen: its gradients are a by-product, never used
+        student, teacher, xp = self.student, self._scoring_teacher(), self.student.xp
         batch, length = x.shape
         rng = np.random.default_rng([self.seed, int(self.calls)])
         self.calls += 1
