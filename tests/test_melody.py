@@ -173,6 +173,7 @@ def test_render_writes_the_nsynth_layout_with_pitch_tracks_split_by_program(rend
     assert track.shape == (16000,) and track[0] == 69 and track[12000] == 74
 
 
+@pytest.mark.slow
 def test_rendered_melodies_play_their_midi_pitches(rendered):
     out, _ = rendered
     data = load_nsynth(out, "train")
@@ -218,6 +219,7 @@ def test_a_bad_pitch_track_is_named(rendered, tmp_path, track, problem):
         load_nsynth(folder)
 
 
+@pytest.mark.slow
 def test_render_melody_command_end_to_end(tmp_path):
     midi = melody.write_midi(SHORT, tmp_path / "short.mid")
     command = [sys.executable, str(ROOT / "train" / "render_melody.py"), "--midi", str(midi),
@@ -241,6 +243,7 @@ def test_dataset_notes_are_picked_by_name_pattern(rendered):
         sampling_inputs.select_notes(dataset=out, split="train", names=["*-nothing"])
 
 
+@pytest.mark.slow
 def test_track_pitch_gives_recordings_the_tracks_their_midi_would(rendered, tmp_path):
     out, _ = rendered
     folder = tmp_path / "recorded"
@@ -268,6 +271,7 @@ def test_track_pitch_gives_recordings_the_tracks_their_midi_would(rendered, tmp_
     assert f"0 pitch tracks measured, {len(examples)} records unchanged" in again.stdout
 
 
+@pytest.mark.slow
 def test_evaluate_measures_each_note_of_a_melody(rendered):
     out, _ = rendered
     data = load_nsynth(out, "train")
