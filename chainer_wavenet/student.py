@@ -23,7 +23,7 @@ import numpy as np
 from chainer_wavenet.config import StudentConfig
 from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
 from chainer_wavenet.output_distribution import UNIFORM_MARGIN
-from chainer_wavenet.upsampling import TransposedUpsampling
+from chainer_wavenet.upsampling import local_upsampler
 
 # The flows start with this total log-scale, split evenly between them: the student's
 # first samples are noise about as loud as speech, not ten times full scale.
@@ -114,9 +114,7 @@ class Student(chainer.Chain):
             self.flows = chainer.ChainList(*(
                 Flow(config, config.dilations(k), INITIAL_LOG_SCALE / flows)
                 for k in range(flows)))
-            self.upsample = (TransposedUpsampling(config.local_channels,
-                                                  config.upsampling_strides)
-                             if config.local_upsampling == "transposed" else None)
+            self.upsample = local_upsampler(config)
 
     @property
     def receptive_field(self):

@@ -33,3 +33,10 @@ class TransposedUpsampling(chainer.ChainList):
         for layer in self:
             features = layer(features)
         return features
+
+
+def local_upsampler(config):
+    """The learned upsampling a config (WaveNet or student) asks for, or None for repetition."""
+    if config.local_upsampling != "transposed":
+        return None
+    return TransposedUpsampling(config.local_channels, config.upsampling_strides)

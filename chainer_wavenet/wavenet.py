@@ -11,7 +11,7 @@ from chainer_wavenet.config import WaveNetConfig
 from chainer_wavenet.embedding import EmbedID
 from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
 from chainer_wavenet.pitch_signal import LagHistory, lag_neighbours
-from chainer_wavenet.upsampling import TransposedUpsampling
+from chainer_wavenet.upsampling import local_upsampler
 
 
 class WaveNet(chainer.Chain):
@@ -53,9 +53,7 @@ class WaveNet(chainer.Chain):
             # A quiet last layer starts the model near the uniform distribution.
             self.head2 = DilatedConv1D(config.skip_channels, self.distribution.channels, 1,
                                        init_scale=0.1)
-            self.upsample = (TransposedUpsampling(config.local_channels,
-                                                  config.upsampling_strides)
-                             if config.local_upsampling == "transposed" else None)
+            self.upsample = local_upsampler(config)
 
     @property
     def receptive_field(self):
