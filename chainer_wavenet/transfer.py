@@ -77,7 +77,9 @@ def timbre_z(model, audio, target, mode="mean"):
         return np.stack([np.interp(positions, np.arange(z.shape[1]), row) for row in z]
                         ).astype(np.float32)
     hop = model.hop
-    power = np.square(audio[:z.shape[1] * hop].reshape(-1, hop)).mean(axis=1)
+    # encode pads the audio with silence to whole frames: so does the loudness here.
+    framed = np.pad(audio, (0, z.shape[1] * hop - len(audio))).reshape(-1, hop)
+    power = np.square(framed).mean(axis=1)
     loud = 10 * np.log10(np.maximum(power, 1e-12) / max(power.max(), 1e-12)) > -LOUD_DB
     sounding_z = z[:, loud].mean(axis=1)
     resting_z = z[:, ~loud].mean(axis=1) if (~loud).any() else sounding_z

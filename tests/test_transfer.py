@@ -52,6 +52,8 @@ def test_mean_z_plays_the_loud_frames_average_and_rests_the_quiet_one():
     np.testing.assert_array_equal(mean[:, 120], mean[:, 10])
     stretched = transfer.timbre_z(model, audio, target, "stretch")
     np.testing.assert_allclose(stretched[:, [0, -1]], z[:, [0, -1]], rtol=1e-5)
+    ragged = transfer.timbre_z(model, audio[:15950], target, "mean")
+    np.testing.assert_allclose(ragged[:, 10], z[:, :50].mean(axis=1), rtol=1e-5)
     with pytest.raises(WaveNetError, match="z mode must be one of mean, stretch"):
         transfer.timbre_z(model, audio, target, "median")
 
