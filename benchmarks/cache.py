@@ -16,13 +16,13 @@ import sys
 import tempfile
 import time
 
-import common  # noqa: F401  (puts the repository on sys.path and sets chainer up: first)
+import common  # noqa: F401  (sets chainer up: first)
 
 # isort: split
 import numpy as np
 
-from chainer_wavenet.audio import write_wav
-from chainer_wavenet.data.nsynth import SAMPLE_RATE, load_nsynth
+from chainer_wavenet.audio.wav import write_wav
+from chainer_wavenet.datasets.nsynth import SAMPLE_RATE, load_nsynth
 
 MODES = ("in memory", "cache build", "cache reuse")
 

@@ -15,16 +15,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
+import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet.device import add_device_arguments, get_device
+from chainer_wavenet.models.config import AUTOENCODER_PRESETS, WAVENET_PRESETS
+from chainer_wavenet.models.wavenet import WaveNet
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import numpy as np  # noqa: E402
-
-import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet.config import AUTOENCODER_PRESETS, WAVENET_PRESETS  # noqa: E402
-from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
-from chainer_wavenet.wavenet import WaveNet  # noqa: E402
-
 CONFIGS = {
     "small": (WAVENET_PRESETS["small"], "train/wavenet.py's default: 2 x dilations 1..128 "
                                         "(16 layers), width 2, residual 32, gate 2 x 32, "

@@ -17,14 +17,17 @@ import os
 import statistics
 import sys
 
-import common  # puts the repository on sys.path and sets chainer up: first
+import common  # sets chainer up: first
 
 # isort: split
 import numpy as np
 from chainer.backend import get_array_module
 from chainer.backends import cuda
 
-from chainer_wavenet.dilated_convolution import DilatedConvolution1D, DilatedConvolution1DGrad
+from chainer_wavenet.functions.dilated_convolution import (
+    DilatedConvolution1D,
+    DilatedConvolution1DGrad,
+)
 
 
 def _tap(x, j, dilation, length):

@@ -18,14 +18,14 @@ import argparse
 import os
 import sys
 
-import common  # puts the repository on sys.path and sets chainer up: first
+import common  # sets chainer up: first
 
 # isort: split
 import chainer
 import numpy as np
 
-from chainer_wavenet.generate import generate
-from chainer_wavenet.output_distribution import sample_softmax
+from chainer_wavenet.links.output_distribution import sample_softmax
+from chainer_wavenet.sampling.generate import generate
 
 DEFAULTS = {  # config: (batches, batches on a GPU, --length, --naive-length, --naive-batch)
     "small": ((1, 16, 64), (1, 16, 64, 256, 1024), 2000, 4, None),

@@ -22,7 +22,7 @@ import os
 import sys
 import types
 
-import common  # puts the repository on sys.path and sets chainer up: first
+import common  # sets chainer up: first
 
 # isort: split
 import chainer
@@ -30,8 +30,8 @@ import numpy as np
 import training
 
 from chainer_wavenet.device import add_device_arguments, get_device
-from chainer_wavenet.embedding import EmbedID
-from chainer_wavenet.generate import generate
+from chainer_wavenet.links.embed_id import EmbedID
+from chainer_wavenet.sampling.generate import generate
 
 # The project's targets on an H100, by figure key.
 TARGETS = {"generation S 1": 16000, "generation N 256": 256000}

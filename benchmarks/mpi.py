@@ -25,12 +25,10 @@ import time
 
 import numpy as np
 
+import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet.models.config import AUTOENCODER_PRESETS, WAVENET_PRESETS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet.config import AUTOENCODER_PRESETS, WAVENET_PRESETS  # noqa: E402
-
 CONFIGS = {"autoencoder-small": AUTOENCODER_PRESETS["small"],
            "wavenet-small": WAVENET_PRESETS["small"]}
 # Open MPI refuses to run as root, and more ranks than cores, unless told.
@@ -59,7 +57,7 @@ def build_parser():
 
 def make_crops(config, length, n_crops, seed=0):
     """Crops of random classes with ``length`` targets (the autoencoder's rounded to its hop)."""
-    from chainer_wavenet.data.crops import Crops
+    from chainer_wavenet.datasets.crops import Crops
 
     field = config.receptive_field
     labels = None

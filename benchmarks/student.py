@@ -17,15 +17,15 @@ import dataclasses
 import os
 import sys
 
-import common  # puts the repository on sys.path and sets chainer up: first
+import common  # sets chainer up: first
 
 # isort: split
 import numpy as np
 
-from chainer_wavenet.config import STUDENT_PRESETS, student_for, with_output
-from chainer_wavenet.generate import generate
-from chainer_wavenet.student import Student
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.models.config import STUDENT_PRESETS, student_for, with_output
+from chainer_wavenet.models.student import Student
+from chainer_wavenet.models.wavenet import WaveNet
+from chainer_wavenet.sampling.generate import generate
 
 MEL_BANDS, MEL_HOP = 80, 256
 SAMPLE_RATE = 16000

@@ -18,7 +18,7 @@ import resource
 import sys
 import tracemalloc
 
-import common  # puts the repository on sys.path and sets chainer up: first
+import common  # sets chainer up: first
 
 # isort: split
 import chainer

@@ -23,17 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from chainer_wavenet import snapshot  # noqa: E402  (first: sets chainer up)
-from chainer_wavenet.audio import read_wav, write_wav  # noqa: E402
-from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
-from chainer_wavenet.errors import WaveNetError  # noqa: E402
+from chainer_wavenet import snapshot  # first: sets chainer up
+from chainer_wavenet.audio.wav import read_wav, write_wav
+from chainer_wavenet.device import add_device_arguments, get_device
+from chainer_wavenet.errors import WaveNetError
 
 # isort: split
-import chainer  # noqa: E402
+import chainer
 
+ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
 # --quick or not: training steps, the step each resume reaches (a multiple of the log's
 # interval), crops

@@ -6,12 +6,12 @@
 """
 
 from chainer_wavenet import compat  # noqa: F401  (must run before chainer)
-from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.config import AutoencoderConfig, EncoderConfig, WaveNetConfig
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.generate import generate
+from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.models.config import AutoencoderConfig, EncoderConfig, WaveNetConfig
+from chainer_wavenet.models.wavenet import WaveNet
+from chainer_wavenet.sampling.generate import generate
 from chainer_wavenet.snapshot import load, save
-from chainer_wavenet.wavenet import WaveNet
 
 __all__ = ["AutoencoderConfig", "EncoderConfig", "WaveNet", "WaveNetAutoencoder",
            "WaveNetConfig", "WaveNetError", "generate", "load", "save"]

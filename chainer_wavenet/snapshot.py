@@ -20,17 +20,17 @@ import os
 import chainer
 import h5py
 
-from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.config import (
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.files import atomic_hdf5
+from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.models.config import (
     StudentConfig,
     WaveNetConfig,
     config_from_json,
     config_to_json,
 )
-from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.files import atomic_hdf5
-from chainer_wavenet.student import Student
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.models.student import Student
+from chainer_wavenet.models.wavenet import WaveNet
 
 FORMAT = "chainer-wavenet"
 FORMAT_VERSION = 1

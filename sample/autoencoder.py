@@ -17,23 +17,21 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import (  # noqa: E402
-    cli,
+import chainer_wavenet  # noqa: F401  (before chainer)
+from chainer_wavenet import cli, evaluations
+from chainer_wavenet.audio.wav import write_wav
+from chainer_wavenet.datasets import melody
+from chainer_wavenet.device import add_device_arguments, get_device
+from chainer_wavenet.files import ensure_output_dir
+from chainer_wavenet.sampling import (
     evaluation,
-    plots,
-    sampling_inputs,
-    sampling_outputs,
+    inputs as sampling_inputs,
+    outputs as sampling_outputs,
     synthesis,
     transfer,
 )
-from chainer_wavenet.audio import write_wav  # noqa: E402
-from chainer_wavenet.data import melody  # noqa: E402
-from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
-from chainer_wavenet.files import ensure_output_dir  # noqa: E402
-from chainer_wavenet.generate import check_generation_args  # noqa: E402
+from chainer_wavenet.sampling.generate import check_generation_args
+from chainer_wavenet.visualizations import plots
 
 
 def common_arguments():
@@ -185,7 +183,7 @@ def run_evaluate(args, model, rate, max_samples):
     pairs = [(note.name, note.audio, audio) for condition, note, audio in played
              if condition == "reconstruction"][:3]
     plots.save_evaluation(out / "evaluation.png", results["notes"], pairs, rate,
-                          evaluation.TOLERANCE_CENTS, args.force)
+                          evaluations.TOLERANCE_CENTS, args.force)
     print(evaluation.markdown_table(results))
     print(f"wrote {out / 'evaluation.json'}, {out / 'evaluation.png'} and {len(played)} WAVs "
           f"in {audio_dir}")
@@ -255,7 +253,7 @@ def select(args, rate, limit=None, count=None, need_pitch=False):
 
 
 def with_estimated_pitch(note, rate):
-    estimate = evaluation.estimate_pitch(note.read(), rate)
+    estimate = evaluations.estimate_pitch(note.read(), rate)
     if estimate is None:
         raise chainer_wavenet.WaveNetError(f"{note.where}: no pitch found in it; give its "
                                            f"MIDI pitch with --pitch")

@@ -4,19 +4,21 @@
 """
 
 import argparse
-import os
-import sys
 
 import numpy as np
 from tqdm.auto import tqdm
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import cli, plots, sampling_inputs, sampling_outputs, synthesis  # noqa: E402
-from chainer_wavenet.data.nsynth import FAMILIES  # noqa: E402
-from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
-from chainer_wavenet.files import ensure_output_dir  # noqa: E402
+import chainer_wavenet  # noqa: F401  (before chainer)
+from chainer_wavenet import cli
+from chainer_wavenet.datasets.nsynth import FAMILIES
+from chainer_wavenet.device import add_device_arguments, get_device
+from chainer_wavenet.files import ensure_output_dir
+from chainer_wavenet.sampling import (
+    inputs as sampling_inputs,
+    outputs as sampling_outputs,
+    synthesis,
+)
+from chainer_wavenet.visualizations import plots
 
 
 def build_parser():

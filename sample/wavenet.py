@@ -26,24 +26,22 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (before chainer)
-from chainer_wavenet import (  # noqa: E402
-    cli,
+import chainer_wavenet  # noqa: F401  (before chainer)
+from chainer_wavenet import cli, evaluations
+from chainer_wavenet.audio import quantization
+from chainer_wavenet.audio.mel import log_mel
+from chainer_wavenet.datasets.folder import load_folder
+from chainer_wavenet.device import add_device_arguments, get_device
+from chainer_wavenet.files import ensure_output_dir
+from chainer_wavenet.models.student import Student, synthesize
+from chainer_wavenet.sampling import (
     evaluation,
-    quantization,
-    sampling_inputs,
-    sampling_outputs,
+    inputs as sampling_inputs,
+    outputs as sampling_outputs,
     synthesis,
 )
-from chainer_wavenet.data.folder import load_folder  # noqa: E402
-from chainer_wavenet.device import add_device_arguments, get_device  # noqa: E402
-from chainer_wavenet.files import ensure_output_dir  # noqa: E402
-from chainer_wavenet.generate import check_generation_args  # noqa: E402
-from chainer_wavenet.mel import log_mel  # noqa: E402
-from chainer_wavenet.student import Student, synthesize  # noqa: E402
-from chainer_wavenet.training.student_losses import recording_nll_bits  # noqa: E402
+from chainer_wavenet.sampling.generate import check_generation_args
+from chainer_wavenet.training.student_losses import recording_nll_bits
 
 
 def build_parser():
@@ -208,13 +206,13 @@ def evaluate(args):
         audio = quantization.decode(classes, config.n_classes, config.quantization)
         features = None if mel is None else log_mel(audio, rate, mel)
         nll_bits = (recording_nll_bits if isinstance(model, Student)
-                    else evaluation.recording_nll_bits)
+                    else evaluations.recording_nll_bits)
         row = {"file": str(path), "speaker": speaker, "samples": len(classes),
                "nll_bits": nll_bits(model, classes, global_id, features)}
         if mel is not None:
             played = play(model, min(length, len(audio)), args.temperature, global_id,
                           args.seed, features)
-            row["log_mel_db"] = evaluation.log_mel_distance(played, audio[:len(played)], rate)
+            row["log_mel_db"] = evaluations.log_mel_distance(played, audio[:len(played)], rate)
             stem = f"{i:03d}_{Path(path).stem}"
             sampling_outputs.write_outputs(out, stem, played, rate, True, audio[:len(played)])
         rows.append(row)

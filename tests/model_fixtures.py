@@ -3,15 +3,15 @@
 import chainer
 import numpy as np
 
-from chainer_wavenet import mu_law
-from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.config import (
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.models.config import (
     EncoderConfig,
     WaveNetConfig,
     autoencoder_config,
     with_pitch_input,
 )
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.models.wavenet import WaveNet
 
 
 def tiny_config(**settings):

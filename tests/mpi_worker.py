@@ -18,10 +18,10 @@ sys.path.insert(0, ROOT)
 
 import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
 from chainer_wavenet import cli, device  # noqa: E402
-from chainer_wavenet.config import WaveNetConfig  # noqa: E402
-from chainer_wavenet.data.crops import Crops  # noqa: E402
+from chainer_wavenet.datasets.crops import Crops  # noqa: E402
+from chainer_wavenet.models.config import WaveNetConfig  # noqa: E402
+from chainer_wavenet.models.wavenet import WaveNet  # noqa: E402
 from chainer_wavenet.training import runner  # noqa: E402
-from chainer_wavenet.wavenet import WaveNet  # noqa: E402
 
 CONFIG = WaveNetConfig(n_classes=32, residual_channels=8, dilation_channels=8, skip_channels=12,
                        dilations=(1, 2, 4), n_global=3)

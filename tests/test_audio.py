@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from chainer_wavenet.audio import CLIP_TOLERANCE, check_length, read_wav, write_wav
+from chainer_wavenet.audio.wav import CLIP_TOLERANCE, check_length, read_wav, write_wav
 from chainer_wavenet.errors import WaveNetError
 
 # Largest error of a value in [-1, 1) stored at each subtype and read back.

@@ -12,8 +12,8 @@ from model_fixtures import (
     tiny_encoder_config,
 )
 
-from chainer_wavenet import mu_law
-from chainer_wavenet.autoencoder import Encoder
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.models.autoencoder import Encoder
 
 HOP = 8
 

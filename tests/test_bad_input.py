@@ -19,16 +19,15 @@ import numpy as np
 import pytest
 import soundfile
 from devices import gpu_count, refusal_reason, unusable_gpu
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 from model_fixtures import make_autoencoder, make_wavenet
 from test_resume import ENV, ROOT, write_nsynth, write_speaker_folder
 from unprivileged import run_unprivileged
 
 from chainer_wavenet import cli, snapshot
-from chainer_wavenet.audio import CLIP_TOLERANCE, read_wav
-from chainer_wavenet.data.conversion import Conversion
+from chainer_wavenet.audio.wav import CLIP_TOLERANCE, read_wav
+from chainer_wavenet.datasets.conversion import Conversion
 from chainer_wavenet.device import what_to_do_without_cupy
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.training.parallel import check_communicator_device

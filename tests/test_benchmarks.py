@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from model_fixtures import make_wavenet, random_conditions
 
-from chainer_wavenet.generate import generate
+from chainer_wavenet.sampling.generate import generate
 
 pytestmark = pytest.mark.slow
 

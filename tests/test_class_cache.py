@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from test_resume import RATE, tone, train, weights, write_nsynth, write_speaker_folder
 
-from chainer_wavenet.audio import write_wav
-from chainer_wavenet.data import class_cache
-from chainer_wavenet.data.nsynth import load_nsynth
+from chainer_wavenet.audio.wav import write_wav
+from chainer_wavenet.datasets import class_cache
+from chainer_wavenet.datasets.nsynth import load_nsynth
 from chainer_wavenet.errors import WaveNetError
 
 pytestmark = pytest.mark.slow

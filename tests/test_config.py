@@ -5,7 +5,7 @@ import json
 import pytest
 
 from chainer_wavenet import WaveNetError
-from chainer_wavenet.config import (
+from chainer_wavenet.models.config import (
     AUTOENCODER_PRESETS,
     WAVENET_PRESETS,
     AutoencoderConfig,

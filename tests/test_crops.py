@@ -3,10 +3,9 @@
 import chainer
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from chainer_wavenet.data.crops import Crops
+from chainer_wavenet.datasets.crops import Crops
 from chainer_wavenet.errors import WaveNetError
 
 # Position values need more classes than audio's 256 (they are kept as uint32). Its silence

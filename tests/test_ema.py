@@ -12,8 +12,8 @@ import pytest
 from model_fixtures import make_wavenet
 
 from chainer_wavenet import WaveNetError, snapshot
-from chainer_wavenet.training.ema import ExponentialMovingAverage
-from chainer_wavenet.training.extensions import ModelSnapshot
+from chainer_wavenet.training.extensions.ema import ExponentialMovingAverage
+from chainer_wavenet.training.extensions.snapshots import ModelSnapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 

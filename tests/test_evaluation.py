@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from model_fixtures import make_autoencoder, trained_pitch_autoencoder
 
-from chainer_wavenet import evaluation, mu_law, snapshot
-from chainer_wavenet.data.render import NoteRenderer, render_nsynth
+from chainer_wavenet import evaluations, snapshot
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.datasets.render import NoteRenderer, render_nsynth
 from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.sampling import evaluation
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +34,7 @@ def rendered():
 
 
 def test_rendered_notes_measure_at_their_pitch(rendered):
-    measures = {key: evaluation.measure_pitch(audio, RATE, key[1])
+    measures = {key: evaluations.measure_pitch(audio, RATE, key[1])
                 for key, audio in rendered.items()}
     within = [key for key, measure in measures.items() if measure.within]
     assert len(within) >= 0.95 * len(measures), measures
@@ -44,31 +46,31 @@ def test_white_noise_rarely_has_the_pitch_asked_for():
     hits = 0
     for clip in range(20):
         noise = rng.normal(0.0, 0.02 * (1 + clip % 5), 2 * RATE).astype(np.float32)
-        hits += evaluation.measure_pitch(noise, RATE, 40 + 2 * clip).within
+        hits += evaluations.measure_pitch(noise, RATE, 40 + 2 * clip).within
     assert hits < 2
 
 
 def test_a_note_measured_against_the_wrong_pitch_misses(rendered):
-    measure = evaluation.measure_pitch(rendered[(73, 60)], RATE, 61)
+    measure = evaluations.measure_pitch(rendered[(73, 60)], RATE, 61)
     assert measure.cents == pytest.approx(-100, abs=15) and not measure.within
 
 
 def test_silence_and_short_clips_have_no_pitch():
-    assert evaluation.measure_pitch(np.zeros(RATE, np.float32), RATE, 60).cents is None
-    assert evaluation.measure_pitch(np.ones(100, np.float32), RATE, 60).cents is None
+    assert evaluations.measure_pitch(np.zeros(RATE, np.float32), RATE, 60).cents is None
+    assert evaluations.measure_pitch(np.ones(100, np.float32), RATE, 60).cents is None
 
 
 def test_log_mel_distance(rendered):
     note = rendered[(0, 60)]
-    assert evaluation.log_mel_distance(note, note, RATE) == 0.0
+    assert evaluations.log_mel_distance(note, note, RATE) == 0.0
     noise = np.random.default_rng(1).normal(0, 0.1, len(note)).astype(np.float32)
     # Noise fills every band: half its amplitude is 6.02 dB less power in each.
-    assert evaluation.log_mel_distance(noise / 2, noise, RATE) == pytest.approx(6.02, abs=0.01)
+    assert evaluations.log_mel_distance(noise / 2, noise, RATE) == pytest.approx(6.02, abs=0.01)
     # In a note, bands under the floor count as equal: less than 6 dB on average.
-    assert 1.0 < evaluation.log_mel_distance(note / 2, note, RATE) < 6.03
+    assert 1.0 < evaluations.log_mel_distance(note / 2, note, RATE) < 6.03
     other = rendered[(73, 72)]
-    assert evaluation.log_mel_distance(noise, note, RATE) > \
-        evaluation.log_mel_distance(other, note, RATE) > 3.0
+    assert evaluations.log_mel_distance(noise, note, RATE) > \
+        evaluations.log_mel_distance(other, note, RATE) > 3.0
 
 
 def test_evaluate_reports_each_condition_and_skips_unplayable_shifts():

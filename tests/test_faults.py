@@ -32,7 +32,7 @@ from test_resume import (
     write_speaker_folder,
 )
 
-from chainer_wavenet.audio import write_wav
+from chainer_wavenet.audio.wav import write_wav
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"OPENBLAS_NUM_THREADS": "1"}
@@ -299,7 +299,7 @@ UNTRAINED_AUTOENCODER = """
 import sys
 import chainer_wavenet
 from chainer_wavenet import snapshot
-from chainer_wavenet.config import AUTOENCODER_PRESETS
+from chainer_wavenet.models.config import AUTOENCODER_PRESETS
 snapshot.save(sys.argv[1], snapshot.build(AUTOENCODER_PRESETS["small"]), {"sample_rate": 16000})
 """
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from model_fixtures import make_autoencoder, make_wavenet
 
-from chainer_wavenet.generate import generate
-from chainer_wavenet.output_distribution import sample_softmax
+from chainer_wavenet.links.output_distribution import sample_softmax
+from chainer_wavenet.sampling.generate import generate
 
 
 def assert_finite_float16_gradients(model):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from chainer_wavenet import mu_law
-from chainer_wavenet.audio import read_wav
-from chainer_wavenet.data.folder import load_folder
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.wav import read_wav
+from chainer_wavenet.datasets.folder import load_folder
 from chainer_wavenet.errors import WaveNetError
 
 

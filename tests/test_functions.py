@@ -7,9 +7,9 @@ import pytest
 from chainer import gradient_check
 from chainer.utils.type_check import InvalidType
 
-from chainer_wavenet.cross_entropy import softmax_cross_entropy
-from chainer_wavenet.dilated_convolution import dilated_convolution_1d
-from chainer_wavenet.gated_activation import gated_activation
+from chainer_wavenet.functions.cross_entropy import softmax_cross_entropy
+from chainer_wavenet.functions.dilated_convolution import dilated_convolution_1d
+from chainer_wavenet.functions.gated_activation import gated_activation
 
 WIDTHS = (1, 2, 3)
 DILATIONS = (1, 2, 5)

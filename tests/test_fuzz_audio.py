@@ -5,12 +5,11 @@ import io
 import numpy as np
 import pytest
 import soundfile
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from chainer_wavenet import mu_law
-from chainer_wavenet.audio import read_wav
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.wav import read_wav
 from chainer_wavenet.errors import WaveNetError
 
 FUZZ = settings(

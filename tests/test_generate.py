@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from model_fixtures import make_wavenet, random_classes, random_conditions
 
-from chainer_wavenet import WaveNetError, mu_law
-from chainer_wavenet.config import WaveNetConfig
-from chainer_wavenet.generate import generate
-from chainer_wavenet.layers import DilatedConv1D
-from chainer_wavenet.output_distribution import sample_softmax
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet import WaveNetError
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.links.dilated_conv_1d import DilatedConv1D
+from chainer_wavenet.links.output_distribution import sample_softmax
+from chainer_wavenet.models.config import WaveNetConfig
+from chainer_wavenet.models.wavenet import WaveNet
+from chainer_wavenet.sampling.generate import generate
 
 CONDITIONINGS = {
     "none": {},

@@ -12,12 +12,12 @@ from devices import gpu_count
 from model_fixtures import make_wavenet, random_classes
 from scipy import stats
 
-from chainer_wavenet.dilated_convolution import dilated_convolution_1d
-from chainer_wavenet.embedding import EmbedID
-from chainer_wavenet.gated_activation import gate_forward, gate_output, gated_activation
-from chainer_wavenet.generate import generate
-from chainer_wavenet.gumbel import fused_gumbel_scores, gumbel_scores, sample_gumbel
-from chainer_wavenet.output_distribution import sample_softmax
+from chainer_wavenet.functions.dilated_convolution import dilated_convolution_1d
+from chainer_wavenet.functions.gated_activation import gate_forward, gate_output, gated_activation
+from chainer_wavenet.functions.gumbel import fused_gumbel_scores, gumbel_scores, sample_gumbel
+from chainer_wavenet.links.embed_id import EmbedID
+from chainer_wavenet.links.output_distribution import sample_softmax
+from chainer_wavenet.sampling.generate import generate
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not gpu_count(), reason="needs CuPy and a CUDA GPU")]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from chainer_wavenet.gumbel import gumbel_noise, gumbel_scores, sample_gumbel
+from chainer_wavenet.functions.gumbel import gumbel_noise, gumbel_scores, sample_gumbel
 
 LOGITS = np.array([0.0, 1.0, 2.0, -1.0, 0.5, -3.0, 1.5, 0.2], np.float32)
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from model_fixtures import randomize_parameters
 
-from chainer_wavenet.layers import DilatedConv1D, GatedResidualBlock
+from chainer_wavenet.links.dilated_conv_1d import DilatedConv1D
+from chainer_wavenet.links.gated_residual_block import GatedResidualBlock
 
 
 def stepped(layer, x, *per_step):

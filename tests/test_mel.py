@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from chainer_wavenet.audio.mel import MelSettings, filterbank, log_mel
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.mel import MelSettings, filterbank, log_mel
 
 RATE = 16000
 SETTINGS = MelSettings(n_mels=40, hop=256, n_fft=1024)
@@ -101,5 +101,5 @@ def test_settings_round_trip_through_a_dict():
 def test_long_signals_are_analysed_in_blocks_with_the_same_result(monkeypatch):
     audio = np.random.default_rng(0).normal(0, 0.2, 256 * 40 + 17)
     whole = log_mel(audio, RATE, SETTINGS)
-    monkeypatch.setattr("chainer_wavenet.mel.FRAMES_PER_BLOCK", 3)
+    monkeypatch.setattr("chainer_wavenet.audio.mel.FRAMES_PER_BLOCK", 3)
     np.testing.assert_array_equal(log_mel(audio, RATE, SETTINGS), whole)

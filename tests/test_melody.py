@@ -11,13 +11,15 @@ import pretty_midi
 import pytest
 from model_fixtures import make_autoencoder
 
-from chainer_wavenet import evaluation, pitch_track, sampling_inputs, synthesis
-from chainer_wavenet.data import melody
-from chainer_wavenet.data.crops import Crops
-from chainer_wavenet.data.melody_render import render_melodies
-from chainer_wavenet.data.nsynth import load_nsynth
+from chainer_wavenet import evaluations
+from chainer_wavenet.audio import pitch_track
+from chainer_wavenet.audio.pitch_signal import harmonic_signal
+from chainer_wavenet.datasets import melody
+from chainer_wavenet.datasets.crops import Crops
+from chainer_wavenet.datasets.melody_render import render_melodies
+from chainer_wavenet.datasets.nsynth import load_nsynth
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.pitch_signal import harmonic_signal
+from chainer_wavenet.sampling import evaluation, inputs as sampling_inputs, synthesis
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
@@ -178,7 +180,7 @@ def test_rendered_melodies_play_their_midi_pitches(rendered):
     out, _ = rendered
     data = load_nsynth(out, "train")
     for i, note in enumerate(data.notes):
-        measures = evaluation.measure_melody(data.audio(i), RATE, note.melody_notes)
+        measures = evaluations.measure_melody(data.audio(i), RATE, note.melody_notes)
         assert all(m.within for m in measures), (note.note_str, measures)
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from chainer_wavenet import WaveNetError, mu_law
+from chainer_wavenet import WaveNetError
+from chainer_wavenet.audio import mu_law
 
 CLASS_COUNTS = [2, 3, 6, 16, 255, 256, 1000, 65536]
 

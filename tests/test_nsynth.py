@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from chainer_wavenet import mu_law
-from chainer_wavenet.audio import write_wav
-from chainer_wavenet.data.nsynth import load_nsynth
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.wav import write_wav
+from chainer_wavenet.datasets.nsynth import load_nsynth
 from chainer_wavenet.errors import WaveNetError
 
 # (instrument_str, instrument id, family id, source id, pitch, velocity)

@@ -16,11 +16,13 @@ from model_fixtures import (
 )
 from scipy import stats
 
-from chainer_wavenet import quantization, snapshot, synthesis
-from chainer_wavenet.config import WaveNetConfig, with_output
-from chainer_wavenet.generate import generate
-from chainer_wavenet.output_distribution import LogisticMixture, Softmax, for_config
-from chainer_wavenet.wavenet import WaveNet, bits
+from chainer_wavenet import snapshot
+from chainer_wavenet.audio import quantization
+from chainer_wavenet.links.output_distribution import LogisticMixture, Softmax, for_config
+from chainer_wavenet.models.config import WaveNetConfig, with_output
+from chainer_wavenet.models.wavenet import WaveNet, bits
+from chainer_wavenet.sampling import synthesis
+from chainer_wavenet.sampling.generate import generate
 
 MIXTURE = dict(n_classes=64, quantization="linear", output="logistic_mixture",
                mixture_components=3, input_mode="scalar")

@@ -14,24 +14,25 @@ from model_fixtures import (
     tiny_encoder_config,
 )
 
-from chainer_wavenet import snapshot, synthesis
-from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.config import (
-    AUTOENCODER_PRESETS,
-    autoencoder_config,
-    config_from_json,
-    config_to_json,
-    with_pitch_input,
-)
-from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.generate import generate
-from chainer_wavenet.pitch_signal import (
+from chainer_wavenet import snapshot
+from chainer_wavenet.audio.pitch_signal import (
     LagHistory,
     harmonic_signal,
     hz_to_midi,
     lag_neighbours,
     midi_to_hz,
 )
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.models.config import (
+    AUTOENCODER_PRESETS,
+    autoencoder_config,
+    config_from_json,
+    config_to_json,
+    with_pitch_input,
+)
+from chainer_wavenet.sampling import synthesis
+from chainer_wavenet.sampling.generate import generate
 
 RATE = 16000
 

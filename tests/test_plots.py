@@ -4,8 +4,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from chainer_wavenet import plots
 from chainer_wavenet.errors import WaveNetError, WriteError
+from chainer_wavenet.visualizations import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -4,16 +4,17 @@ cache of its own beside the mu-law one."""
 import numpy as np
 import pytest
 
-from chainer_wavenet import WaveNetError, mu_law, quantization
-from chainer_wavenet.audio import write_wav
-from chainer_wavenet.config import (
+from chainer_wavenet import WaveNetError
+from chainer_wavenet.audio import mu_law, quantization
+from chainer_wavenet.audio.wav import write_wav
+from chainer_wavenet.datasets.class_cache import cached_load
+from chainer_wavenet.datasets.crops import compact_classes
+from chainer_wavenet.models.config import (
     AutoencoderConfig,
     EncoderConfig,
     WaveNetConfig,
     with_output,
 )
-from chainer_wavenet.data.class_cache import cached_load
-from chainer_wavenet.data.crops import compact_classes
 
 
 def test_65536_linear_classes_are_the_16_bit_values():

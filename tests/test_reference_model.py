@@ -4,8 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from chainer_wavenet import snapshot, synthesis
-from chainer_wavenet.autoencoder import WaveNetAutoencoder
+from chainer_wavenet import snapshot
+from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.sampling import synthesis
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "reference" / "model.h5"
 

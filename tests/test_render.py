@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainer_wavenet.data import render
-from chainer_wavenet.data.nsynth import FAMILIES, SOURCES, load_nsynth
-from chainer_wavenet.data.pitch import cents, estimate_f0, midi_to_hz
+from chainer_wavenet.audio.pitch_estimate import cents, estimate_f0, midi_to_hz
+from chainer_wavenet.datasets import render
+from chainer_wavenet.datasets.nsynth import FAMILIES, SOURCES, load_nsynth
 from chainer_wavenet.errors import WaveNetError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from chainer_wavenet import snapshot
-from chainer_wavenet.audio import write_wav
-from chainer_wavenet.config import WaveNetConfig, config_to_json, dilation_stacks
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.audio.wav import write_wav
+from chainer_wavenet.models.config import WaveNetConfig, config_to_json, dilation_stacks
+from chainer_wavenet.models.wavenet import WaveNet
 
 pytestmark = pytest.mark.slow
 
@@ -295,11 +295,11 @@ import chainer_wavenet
 import chainer
 import numpy as np
 from chainer_wavenet import snapshot
-from chainer_wavenet.config import WaveNetConfig, config_to_json, dilation_stacks
-from chainer_wavenet.training.extensions import TrainerSnapshot
+from chainer_wavenet.models.config import config_to_json, dilation_stacks, WaveNetConfig
+from chainer_wavenet.training.extensions.snapshots import TrainerSnapshot
 from chainer_wavenet.training.objective import Objective
-from chainer_wavenet.wavenet import WaveNet
-from chainer_wavenet.config import config_from_json
+from chainer_wavenet.models.wavenet import WaveNet
+from chainer_wavenet.models.config import config_from_json
 
 kind, out, config = sys.argv[1:]
 np.random.seed(0)

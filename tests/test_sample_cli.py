@@ -13,8 +13,10 @@ import soundfile
 from devices import refusal_reason, unusable_gpu
 from model_fixtures import make_autoencoder, make_wavenet
 
-from chainer_wavenet import mu_law, snapshot, synthesis
-from chainer_wavenet.audio import read_wav, write_wav
+from chainer_wavenet import snapshot
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.wav import read_wav, write_wav
+from chainer_wavenet.sampling import synthesis
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000

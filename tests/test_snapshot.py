@@ -12,8 +12,8 @@ from model_fixtures import (
 )
 
 from chainer_wavenet import WaveNetError, snapshot
-from chainer_wavenet.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.models.wavenet import WaveNet
 
 
 @pytest.fixture

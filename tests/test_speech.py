@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 import soundfile
 
-from chainer_wavenet import mu_law, snapshot
-from chainer_wavenet.config import WaveNetConfig
-from chainer_wavenet.data.conversion import Conversion, trim_silence
-from chainer_wavenet.data.folder import load_folder
-from chainer_wavenet.data.pitch import estimate_f0
+from chainer_wavenet import snapshot
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.pitch_estimate import estimate_f0
+from chainer_wavenet.datasets.conversion import Conversion, trim_silence
+from chainer_wavenet.datasets.folder import load_folder
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.generate import generate
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.models.config import WaveNetConfig
+from chainer_wavenet.models.wavenet import WaveNet
+from chainer_wavenet.sampling.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_OVERRIDES = {"OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": ""}

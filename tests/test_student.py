@@ -7,15 +7,15 @@ import pytest
 from model_fixtures import make_wavenet, randomize_parameters
 
 from chainer_wavenet import snapshot
-from chainer_wavenet.config import (
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.models.config import (
     STUDENT_PRESETS,
     StudentConfig,
     config_from_json,
     config_to_json,
     student_for,
 )
-from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.student import Student, logistic_noise
+from chainer_wavenet.models.student import Student, logistic_noise
 from chainer_wavenet.training.student_losses import (
     Distillation,
     MaximumLikelihood,
@@ -266,11 +266,11 @@ def test_a_student_distilled_from_a_tone_teacher_plays_the_tone_of_its_mel():
     """A teacher trained on a 400 Hz and a 1000 Hz tone, each with its mel spectrogram; a
     student distilled from it (KL and power loss) plays, for each spectrogram, several times
     more near that tone than near the other, its spectrum peaking nearer that tone."""
-    from chainer_wavenet import quantization
-    from chainer_wavenet.config import WaveNetConfig, with_output
-    from chainer_wavenet.data.crops import Crops
-    from chainer_wavenet.mel import MelSettings, log_mel
-    from chainer_wavenet.wavenet import WaveNet
+    from chainer_wavenet.audio import quantization
+    from chainer_wavenet.audio.mel import MelSettings, log_mel
+    from chainer_wavenet.datasets.crops import Crops
+    from chainer_wavenet.models.config import WaveNetConfig, with_output
+    from chainer_wavenet.models.wavenet import WaveNet
 
     rate, mel = 16000, MelSettings(n_mels=8, hop=64, n_fft=256)
     np.random.seed(0)

@@ -11,8 +11,8 @@ from model_fixtures import make_wavenet
 from test_resume import ENV, ROOT
 
 from chainer_wavenet import snapshot
-from chainer_wavenet.mel import MelSettings
-from chainer_wavenet.student import Student
+from chainer_wavenet.audio.mel import MelSettings
+from chainer_wavenet.models.student import Student
 
 RATE = 16000
 MEL = MelSettings(n_mels=8, hop=64, n_fft=256)

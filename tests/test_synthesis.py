@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 from model_fixtures import make_autoencoder, make_wavenet, parallel_logits
 
-from chainer_wavenet import mu_law, sampling_inputs, sampling_outputs, synthesis
-from chainer_wavenet.audio import write_wav
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.wav import write_wav
 from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.sampling import (
+    inputs as sampling_inputs,
+    outputs as sampling_outputs,
+    synthesis,
+)
 
 HOP = 8
 

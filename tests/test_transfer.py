@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 from model_fixtures import make_autoencoder, trained_pitch_autoencoder
 
-from chainer_wavenet import pitch_track, snapshot, synthesis, transfer
-from chainer_wavenet.audio import read_wav, write_wav
-from chainer_wavenet.data import melody
-from chainer_wavenet.data.melody_render import render_melodies
-from chainer_wavenet.data.nsynth import load_nsynth
-from chainer_wavenet.data.render import NoteRenderer
+from chainer_wavenet import snapshot
+from chainer_wavenet.audio import pitch_track
+from chainer_wavenet.audio.wav import read_wav, write_wav
+from chainer_wavenet.datasets import melody
+from chainer_wavenet.datasets.melody_render import render_melodies
+from chainer_wavenet.datasets.nsynth import load_nsynth
+from chainer_wavenet.datasets.render import NoteRenderer
 from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.sampling import synthesis, transfer
 
 pytestmark = pytest.mark.slow
 

@@ -16,15 +16,15 @@ from model_fixtures import (
 )
 
 from chainer_wavenet import WaveNetError
-from chainer_wavenet.config import (
+from chainer_wavenet.links.upsampling import TransposedUpsampling
+from chainer_wavenet.models.config import (
     WaveNetConfig,
     config_from_json,
     config_to_json,
     upsampling_strides_for,
     with_local_upsampling,
 )
-from chainer_wavenet.upsampling import TransposedUpsampling
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.models.wavenet import WaveNet
 
 TRANSPOSED = dict(local_channels=3, local_hop=6, local_upsampling="transposed",
                   upsampling_strides=(2, 3))

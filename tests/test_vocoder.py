@@ -14,14 +14,15 @@ import soundfile
 from model_fixtures import make_wavenet, random_classes, random_conditions
 from test_resume import ENV, ROOT
 
-from chainer_wavenet import evaluation, mu_law, snapshot
-from chainer_wavenet.config import WaveNetConfig
-from chainer_wavenet.data.crops import Crops
+from chainer_wavenet import evaluations, snapshot
+from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.mel import MelSettings, log_mel
+from chainer_wavenet.datasets.crops import Crops
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.generate import generate
-from chainer_wavenet.mel import MelSettings, log_mel
-from chainer_wavenet.plots import save_spectrogram
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.models.config import WaveNetConfig
+from chainer_wavenet.models.wavenet import WaveNet
+from chainer_wavenet.sampling.generate import generate
+from chainer_wavenet.visualizations.plots import save_spectrogram
 
 RATE = 16000
 MEL = MelSettings(n_mels=8, hop=64, n_fft=256)
@@ -190,10 +191,10 @@ def test_likelihood_of_a_recording_in_chunks_is_that_of_the_whole():
     with chainer.no_backprop_mode(), chainer.using_config("train", False):
         whole = float(model.loss(classes[None], np.array([1], np.int32), local).array)
     for chunk in (7, 50, 1000):
-        bits = evaluation.recording_nll_bits(model, classes, 1, local[0], chunk=chunk)
+        bits = evaluations.recording_nll_bits(model, classes, 1, local[0], chunk=chunk)
         assert bits == pytest.approx(whole / np.log(2), rel=1e-5), chunk
     with pytest.raises(WaveNetError, match="not longer than the receptive field"):
-        evaluation.recording_nll_bits(model, classes[:model.receptive_field], 1, local[0])
+        evaluations.recording_nll_bits(model, classes[:model.receptive_field], 1, local[0])
 
 
 def test_evaluate_measures_every_recording(vocoder, tmp_path):
@@ -204,7 +205,7 @@ def test_evaluate_measures_every_recording(vocoder, tmp_path):
     assert [Path(row["file"]).name for row in results["files"]] == ["0.wav", "1.wav", "2.wav"]
     loaded = snapshot.load(model)
     classes = mu_law.encode(soundfile.read(vocoder / "data" / "1.wav", dtype="float32")[0])
-    expected = evaluation.recording_nll_bits(loaded, classes, None, features(classes))
+    expected = evaluations.recording_nll_bits(loaded, classes, None, features(classes))
     assert results["files"][1]["nll_bits"] == pytest.approx(expected, rel=1e-5)
     assert all(row["log_mel_db"] > 0 for row in results["files"])
     summary = results["summary"]

@@ -14,7 +14,7 @@ from model_fixtures import (
     tiny_config,
 )
 
-from chainer_wavenet.wavenet import WaveNet, bits
+from chainer_wavenet.models.wavenet import WaveNet, bits
 
 DILATION_LISTS = [(1,), (1, 2, 4, 8), (2, 1, 4, 1, 2)]
 INPUT_MODES = ["embedding", "scalar"]

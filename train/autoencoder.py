@@ -5,27 +5,20 @@
 
 import argparse
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli, device, evaluation  # noqa: E402
-from chainer_wavenet.autoencoder import WaveNetAutoencoder  # noqa: E402
-from chainer_wavenet.config import (  # noqa: E402
-    AUTOENCODER_PRESETS,
-    PITCH_INPUTS,
-    with_pitch_input,
-)
-from chainer_wavenet.data.crops import Crops  # noqa: E402
-from chainer_wavenet.data.nsynth import SAMPLE_RATE, load_nsynth  # noqa: E402
-from chainer_wavenet.training import runner  # noqa: E402
-from chainer_wavenet.training.extensions import LossPlot  # noqa: E402
-from chainer_wavenet.training.previews import Reconstructions  # noqa: E402
-from chainer_wavenet.training.quality import KEYS as QUALITY_KEYS  # noqa: E402
-from chainer_wavenet.training.quality import PitchAccuracy  # noqa: E402
+import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet import cli, device
+from chainer_wavenet.datasets.crops import Crops
+from chainer_wavenet.datasets.nsynth import SAMPLE_RATE, load_nsynth
+from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.models.config import AUTOENCODER_PRESETS, PITCH_INPUTS, with_pitch_input
+from chainer_wavenet.sampling import evaluation
+from chainer_wavenet.training import runner
+from chainer_wavenet.training.extensions.loss_plot import LossPlot
+from chainer_wavenet.training.extensions.previews import Reconstructions
+from chainer_wavenet.training.extensions.quality import KEYS as QUALITY_KEYS, PitchAccuracy
 
 
 def build_parser():

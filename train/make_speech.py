@@ -5,14 +5,10 @@
 """
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli  # noqa: E402
-from chainer_wavenet.data import speech  # noqa: E402
+import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet import cli
+from chainer_wavenet.datasets import speech
 
 
 def build_parser():

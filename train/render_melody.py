@@ -6,15 +6,11 @@
 """
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli  # noqa: E402
-from chainer_wavenet.cli import int_list  # noqa: E402
-from chainer_wavenet.data import melody, melody_render  # noqa: E402
+import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet import cli
+from chainer_wavenet.cli import int_list
+from chainer_wavenet.datasets import melody, melody_render
 
 
 def program_list(text):

@@ -20,24 +20,19 @@ python sample/wavenet.py --model result/student/model.h5 --condition speech.wav
 import argparse
 import dataclasses
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli, device, quantization, sampling_inputs, snapshot  # noqa: E402
-from chainer_wavenet.config import STUDENT_PRESETS, student_for  # noqa: E402
-from chainer_wavenet.data.crops import Crops  # noqa: E402
-from chainer_wavenet.data.folder import load_folder  # noqa: E402
-from chainer_wavenet.errors import WaveNetError  # noqa: E402
-from chainer_wavenet.mel import log_mel  # noqa: E402
-from chainer_wavenet.student import Student  # noqa: E402
-from chainer_wavenet.training import runner  # noqa: E402
-from chainer_wavenet.training.student_losses import (  # noqa: E402
-    Distillation,
-    MaximumLikelihood,
-    check_teacher,
-)
+import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet import cli, device, snapshot
+from chainer_wavenet.audio import quantization
+from chainer_wavenet.audio.mel import log_mel
+from chainer_wavenet.datasets.crops import Crops
+from chainer_wavenet.datasets.folder import load_folder
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.models.config import STUDENT_PRESETS, student_for
+from chainer_wavenet.models.student import Student
+from chainer_wavenet.sampling import inputs as sampling_inputs
+from chainer_wavenet.training import runner
+from chainer_wavenet.training.student_losses import Distillation, MaximumLikelihood, check_teacher
 
 LOSSES = ("distill", "mle")
 

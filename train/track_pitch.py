@@ -10,18 +10,20 @@ time. Records that already have a track keep it unless ``--force``.
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli, pitch_track  # noqa: E402
-from chainer_wavenet.data.nsynth import SAMPLE_RATE, SPLITS, load_nsynth, split_folder  # noqa: E402
-from chainer_wavenet.files import atomic_path  # noqa: E402
+import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet import cli
+from chainer_wavenet.audio import pitch_track
+from chainer_wavenet.datasets.nsynth import (
+    SAMPLE_RATE,
+    SPLITS,
+    load_nsynth,
+    split_folder,
+)
+from chainer_wavenet.files import atomic_path
 
 
 def build_parser():

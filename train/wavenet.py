@@ -16,24 +16,22 @@ Files at other rates are resampled to --sample-rate and stereo files mixed down,
 import argparse
 import dataclasses
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import chainer_wavenet  # noqa: E402,F401  (sets up chainer before anything imports it)
-from chainer_wavenet import cli, device, quantization, snapshot  # noqa: E402
-from chainer_wavenet.config import (  # noqa: E402
+import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet import cli, device, snapshot
+from chainer_wavenet.audio import quantization
+from chainer_wavenet.audio.mel import MelSettings, log_mel
+from chainer_wavenet.datasets.crops import Crops
+from chainer_wavenet.datasets.folder import load_folder
+from chainer_wavenet.models.config import (
     LOCAL_UPSAMPLINGS,
     OUTPUTS,
     WAVENET_PRESETS,
     with_local_upsampling,
     with_output,
 )
-from chainer_wavenet.data.crops import Crops  # noqa: E402
-from chainer_wavenet.data.folder import load_folder  # noqa: E402
-from chainer_wavenet.mel import MelSettings, log_mel  # noqa: E402
-from chainer_wavenet.training import runner  # noqa: E402
-from chainer_wavenet.wavenet import WaveNet  # noqa: E402
+from chainer_wavenet.models.wavenet import WaveNet
+from chainer_wavenet.training import runner
 
 
 def build_parser():

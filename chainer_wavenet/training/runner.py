@@ -7,20 +7,20 @@ import chainer
 import numpy as np
 from chainer.training import extensions
 
-from chainer_wavenet.config import config_from_json, config_to_json
 from chainer_wavenet.device import get_device
 from chainer_wavenet.errors import WaveNetError, WriteError
 from chainer_wavenet.files import atomic_path, ensure_output_dir, remove_stale_temporaries
-from chainer_wavenet.training.ema import ExponentialMovingAverage, check_decay
-from chainer_wavenet.training.extensions import (
+from chainer_wavenet.models.config import config_from_json, config_to_json
+from chainer_wavenet.training.extensions.ema import ExponentialMovingAverage, check_decay
+from chainer_wavenet.training.extensions.log_file import LogFile
+from chainer_wavenet.training.extensions.loss_plot import LossPlot
+from chainer_wavenet.training.extensions.snapshots import (
     TRAINER_SNAPSHOT,
-    LogFile,
-    LossPlot,
     ModelSnapshot,
-    StepDecay,
     TrainerSnapshot,
     trainer_snapshots,
 )
+from chainer_wavenet.training.extensions.step_decay import StepDecay
 from chainer_wavenet.training.objective import DeferredLossCheck, NonFiniteLoss, Objective
 from chainer_wavenet.training.order import ReproducibleOrder
 from chainer_wavenet.training.parallel import (

@@ -11,11 +11,11 @@ import chainer
 import chainer.functions as F
 import numpy as np
 
+from chainer_wavenet.audio.quantization import bin_width
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.output_distribution import LogisticMixture
-from chainer_wavenet.quantization import bin_width
-from chainer_wavenet.student import logistic_noise
-from chainer_wavenet.wavenet import WaveNet
+from chainer_wavenet.links.output_distribution import LogisticMixture
+from chainer_wavenet.models.student import logistic_noise
+from chainer_wavenet.models.wavenet import WaveNet
 
 # The power loss's analysis: windows of 512 samples (32 ms at 16 kHz), 128 apart.
 POWER_WINDOW = 512

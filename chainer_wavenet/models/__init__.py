@@ -1,0 +1,1 @@
+"""The networks (WaveNet, the autoencoder, the Parallel WaveNet student) and their configs."""

@@ -1,0 +1,1 @@
+"""Generation and synthesis, and what the sampling commands read and write."""

@@ -1,0 +1,70 @@
+"""What the sampling commands write: WAVs with spectrogram PNGs, and embeddings.
+
+Every file is written atomically, and existing ones are kept unless ``force``.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from chainer_wavenet.audio.wav import write_wav
+from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.files import atomic_hdf5, atomic_path
+from chainer_wavenet.visualizations.plots import save_spectrogram, save_spectrograms_side_by_side
+
+
+def check_free(folder, stems, force, suffixes=(".wav", ".png")):
+    """WaveNetError for the first output that exists, unless ``force``: checked before slow work."""
+    if force:
+        return
+    for stem in stems:
+        for suffix in suffixes:
+            path = Path(folder) / f"{stem}{suffix}"
+            if os.path.lexists(path):
+                raise WaveNetError(f"{path}: already exists; pass --force to overwrite it "
+                                   f"or choose another --out")
+
+
+def write_outputs(folder, stem, audio, rate, force=False, original=None):
+    """Write <stem>.wav and its spectrogram <stem>.png (beside ``original`` if given)."""
+    wav = Path(folder) / f"{stem}.wav"
+    png = wav.with_suffix(".png")
+    write_wav(wav, audio, rate, force=force)
+    if original is None:
+        save_spectrogram(png, audio, rate, title=stem, force=force)
+    else:
+        save_spectrograms_side_by_side(png, [("original", original), (stem, audio)], rate,
+                                       force=force)
+    return wav, png
+
+
+def save_embeddings(path, zs, names, pitches, hop, rate, force=False):
+    """Write z (N, bottleneck, frames), note names and pitches (-1: unknown) to HDF5 ``path``."""
+    shapes = {z.shape for z in zs}
+    if len(shapes) > 1:
+        raise WaveNetError(f"{path}: notes differ in length ({len(shapes)} z shapes); cut them "
+                           f"to one length with --seconds, or use --format npy")
+    with atomic_hdf5(path, force=force) as f:
+        f.create_dataset("z", data=np.stack(zs))
+        f.create_dataset("names", data=np.array(names, dtype=object),
+                         dtype=h5py.string_dtype())
+        f.create_dataset("pitches", data=np.array([-1 if p is None else p for p in pitches],
+                                                  np.int32))
+        f.attrs["hop"] = hop
+        f.attrs["sample_rate"] = rate
+
+
+def save_npy(path, z, force=False):
+    """Write one note's z to ``path`` in NumPy's .npy format, atomically."""
+    with atomic_path(path, force=force) as temporary, open(temporary, "wb") as handle:
+        np.save(handle, z)
+
+
+def save_json(path, data, force=False):
+    """Write ``data`` to ``path`` as indented JSON, atomically."""
+    with atomic_path(path, force=force) as temporary, open(temporary, "w") as handle:
+        json.dump(data, handle, indent=1)
+        handle.write("\n")

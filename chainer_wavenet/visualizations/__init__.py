@@ -1,0 +1,1 @@
+"""Plots: spectrograms, embeddings, evaluations."""
