@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from chainer_wavenet.audio import mu_law
 from chainer_wavenet.errors import WaveNetError
+from chainer_wavenet.evaluations.harmonic_noise import harmonic_to_noise
 from chainer_wavenet.evaluations.likelihood import nll_bits
 from chainer_wavenet.evaluations.pitch_accuracy import measure_melody, measure_pitch
 from chainer_wavenet.evaluations.spectral_distance import log_mel_distance
@@ -63,25 +64,38 @@ def recording_table(summary):
             f"{_cell(summary.get('log_mel_db'), '{:.1f}')} |")
 
 
+def _median(values):
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
 def _summary(rows, with_distance):
-    """Share within tolerance, median |cents| of voiced notes, share voiced, mean distance."""
-    cents = [abs(r["cents"]) for r in rows if r["cents"] is not None]
+    """Share within tolerance, median |cents| of voiced notes, share voiced, median
+    harmonic-to-noise ratio (and its gap to the originals'), mean distance."""
     summary = {
         "notes": len(rows),
         "within_50_cents": float(np.mean([r["within"] for r in rows])) if rows else None,
-        "median_abs_cents": float(np.median(cents)) if cents else None,
+        "median_abs_cents": _median([abs(r["cents"]) for r in rows
+                                     if r["cents"] is not None]),
         "voiced": float(np.mean([r["cents"] is not None for r in rows])) if rows else None,
+        "hnr_db": _median([r["hnr_db"] for r in rows]),
     }
+    if rows and "hnr_gap_db" in rows[0]:
+        summary["hnr_gap_db"] = _median([r["hnr_gap_db"] for r in rows])
     if with_distance:
         distances = [r["log_mel_db"] for r in rows]
         summary["log_mel_db"] = float(np.mean(distances)) if distances else None
     return summary
 
 
-def _row(name, note, pitch, condition, target, measure, distance=None):
+def _row(name, note, pitch, condition, target, measure, hnr, original_hnr, distance=None):
     row = {"note": name, "family": note.family, "pitch": int(pitch),
            "condition": condition, "target_pitch": int(target), "cents": measure.cents,
-           "voiced_share": measure.voiced, "within": measure.within}
+           "voiced_share": measure.voiced, "within": measure.within, "hnr_db": hnr}
+    if condition != "original":
+        row["original_hnr_db"] = original_hnr
+        row["hnr_gap_db"] = (None if hnr is None or original_hnr is None
+                             else original_hnr - hnr)
     if distance is not None:
         row["log_mel_db"] = distance
     return row
@@ -89,18 +103,24 @@ def _row(name, note, pitch, condition, target, measure, distance=None):
 
 def _measured(note, condition, audio, sample_rate, shift=0, distance=None, after=0):
     """The rows of ``audio`` played for ``note`` moved by ``shift``, from sample ``after``
-    on: one for a note, one per melody note starting there or later and ending in it."""
+    on: one for a note, one per melody note starting there or later and ending in it.
+    Each row's harmonic-to-noise ratio sits beside the original's over the same span."""
     if not note.melody_notes:
         target = note.pitch + shift
         return [_row(note.name, note, note.pitch, condition, target,
-                     measure_pitch(audio[after:], sample_rate, target), distance)]
+                     measure_pitch(audio[after:], sample_rate, target),
+                     harmonic_to_noise(audio[after:], sample_rate, target),
+                     harmonic_to_noise(note.audio[after:], sample_rate, note.pitch), distance)]
     seconds = len(audio) / sample_rate
     chosen = [(k, (start, end, pitch + shift))
               for k, (start, end, pitch) in enumerate(note.melody_notes)
               if start >= after / sample_rate and end <= seconds]
     measures = measure_melody(audio, sample_rate, [n for _, n in chosen])
-    return [_row(f"{note.name}#{k}", note, target - shift, condition, target, measure, distance)
-            for (k, (_, _, target)), measure in zip(chosen, measures, strict=True)]
+    return [_row(f"{note.name}#{k}", note, target - shift, condition, target, measure,
+                 harmonic_to_noise(audio, sample_rate, target, start, end),
+                 harmonic_to_noise(note.audio, sample_rate, target - shift, start, end),
+                 distance)
+            for (k, (start, end, target)), measure in zip(chosen, measures, strict=True)]
 
 
 def condition_name(shift):
@@ -178,11 +198,14 @@ def _cell(value, form):
 def markdown_table(results):
     """The summary as a Markdown table, one row per condition, NLL underneath."""
     lines = ["| condition | notes | within 50 cents | median abs cents | voiced | "
-             "log-mel distance (dB) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "log-mel distance (dB) | HNR (dB) | HNR gap (dB) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for condition, s in results["summary"].items():
         lines.append(f"| {condition} | {s['notes']} | {_cell(s['within_50_cents'], '{:.0%}')} "
                      f"| {_cell(s['median_abs_cents'], '{:.0f}')} | "
-                     f"{_cell(s['voiced'], '{:.0%}')} | {_cell(s.get('log_mel_db'), '{:.1f}')} |")
+                     f"{_cell(s['voiced'], '{:.0%}')} | {_cell(s.get('log_mel_db'), '{:.1f}')} "
+                     f"| {_cell(s.get('hnr_db'), '{:.1f}')} "
+                     f"| {_cell(s.get('hnr_gap_db'), '{:.1f}')} |")
     if results["nll_bits"] is not None:
         lines.append(f"\nteacher-forced NLL: {results['nll_bits']:.3f} bits per sample")
     return "\n".join(lines)

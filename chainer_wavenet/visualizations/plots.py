@@ -127,17 +127,40 @@ def save_z_over_time(path, z, hop, sample_rate, title=None, force=False):
     _save(figure, path, force)
 
 
+def _draw_hnr(ax, rows, conditions, colours):
+    """Each played note's harmonic-to-noise ratio against its original's, by condition."""
+    for k, condition in enumerate(conditions):
+        points = [(r["original_hnr_db"], r["hnr_db"]) for r in rows
+                  if r["condition"] == condition and r.get("original_hnr_db") is not None
+                  and r.get("hnr_db") is not None]
+        if points:
+            ax.scatter(*zip(*points, strict=True), s=16, color=colours(k), label=condition)
+    values = [v for r in rows for v in (r.get("hnr_db"), r.get("original_hnr_db"))
+              if v is not None]
+    if values:
+        low, high = min(values) - 2, max(values) + 2
+        ax.plot([low, high], [low, high], color="grey", linewidth=0.8, label="as the original")
+        ax.set_xlim(low, high)
+        ax.set_ylim(low, high)
+    ax.set_xlabel("original (dB)")
+    ax.set_ylabel("played (dB)")
+    ax.set_title("harmonic-to-noise ratio")
+    ax.legend(fontsize="small")
+
+
 def save_evaluation(path, rows, pairs, sample_rate, tolerance=50.0, force=False):
-    """Pitch error per note by instrument family, and a few spectrogram pairs.
+    """Pitch error per note by instrument family, the harmonic-to-noise ratio of what was
+    played against the original's, and a few spectrogram pairs.
 
     ``rows``: per-note results (``condition``, ``family``, ``cents`` or None when
-    unvoiced); ``pairs``: (title, original, reconstruction) to draw side by side.
-    Unvoiced notes are drawn as crosses above the plot's top.
+    unvoiced, ``hnr_db`` and ``original_hnr_db`` where measured); ``pairs``: (title,
+    original, reconstruction) to draw side by side. Unvoiced notes are drawn as crosses
+    above the plot's top.
     """
     conditions = list(dict.fromkeys(r["condition"] for r in rows))
     families = sorted({r["family"] for r in rows})
-    figure = _figure(14 if pairs else 6, max(4.0, 2.2 * len(pairs)))
-    grid = figure.add_gridspec(max(len(pairs), 1), 3 if pairs else 1)
+    figure = _figure(19 if pairs else 11, max(4.0, 2.2 * len(pairs)))
+    grid = figure.add_gridspec(max(len(pairs), 1), 4 if pairs else 2)
     ax = figure.add_subplot(grid[:, 0])
     limit = max([200.0] + [min(abs(r["cents"]), 1300.0) for r in rows
                            if r["cents"] is not None])
@@ -161,13 +184,14 @@ def save_evaluation(path, rows, pairs, sample_rate, tolerance=50.0, force=False)
     ax.set_ylabel("pitch error (cents; x: no pitch found)")
     ax.set_title("pitch of each note played")
     ax.legend(fontsize="small")
+    _draw_hnr(figure.add_subplot(grid[:, 1]), rows, conditions, colours)
     window, hop = 512, 128
     for i, (title, original, played) in enumerate(pairs):
         spectrograms = [log_spectrogram(a, window, hop) for a in (original, played)]
         top = max(s.max() for s in spectrograms)
         for j, (label, spectrogram, audio) in enumerate(zip(
                 ("original", "reconstruction"), spectrograms, (original, played), strict=True)):
-            image_ax = figure.add_subplot(grid[i, 1 + j])
+            image_ax = figure.add_subplot(grid[i, 2 + j])
             image_ax.imshow(spectrogram, origin="lower", aspect="auto", cmap="magma",
                             vmin=top - RANGE_DB, vmax=top,
                             extent=(0, len(audio) / sample_rate, 0, sample_rate / 2))
