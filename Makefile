@@ -64,7 +64,8 @@ MELODY_TRANSFER_ARGS ?= transfer --model $(MELODY)/model.h5 --dataset $(MELODY_D
 	--split test --note '*-ode-to-joy' --melody frere-jacques --batch 12 --seed 0 \
 	--out $(MELODY)/transfer --force
 
-APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev espeak-ng
+APT_PACKAGES ?= make gcc libc6-dev libfluidsynth3 libsndfile1 openmpi-bin libopenmpi-dev espeak-ng \
+	chromium
 # Debian's own python3 needs these for venvs and for compiling mpi4py.
 APT_PACKAGES += $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3 python3-venv)
 APT_PACKAGES += $(shell $(PYTHON) -c 'import os, sysconfig; \

@@ -31,6 +31,7 @@ from chainer_wavenet.sampling import (
     transfer,
 )
 from chainer_wavenet.sampling.generate import check_generation_args
+from chainer_wavenet.sampling.listening_page import write_listening_page
 from chainer_wavenet.visualizations import plots
 
 
@@ -176,17 +177,15 @@ def run_evaluate(args, model, rate, max_samples):
                             "prime_seconds": args.prime_seconds},
                **results}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
-    audio_dir = ensure_output_dir(out / "audio")
-    for condition, note, audio in played:
-        write_wav(audio_dir / f"{note.name}_{condition.replace(' ', '')}.wav",
-                                  audio, rate, force=True)
     pairs = [(note.name, note.audio, audio) for condition, note, audio in played
              if condition == "reconstruction"][:3]
     plots.save_evaluation(out / "evaluation.png", results["notes"], pairs, rate,
                           evaluations.TOLERANCE_CENTS, args.force)
-    print(evaluation.markdown_table(results))
-    print(f"wrote {out / 'evaluation.json'}, {out / 'evaluation.png'} and {len(played)} WAVs "
-          f"in {audio_dir}")
+    table = evaluation.markdown_table(results)
+    page = write_listening_page(out, results, played, rate, table)
+    print(table)
+    print(f"wrote {out / 'evaluation.json'}, {out / 'evaluation.png'} and {page} (listen: "
+          f"every note's original and each version played, with spectrograms)")
 
 
 def run_encode(args, model, rate, max_samples):
