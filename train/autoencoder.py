@@ -4,6 +4,7 @@
 """
 
 import argparse
+import dataclasses
 import os
 
 import numpy as np
@@ -37,6 +38,10 @@ def build_parser():
                         help="the decoder also reads its own input 1, 2, ... this many "
                              "pitch periods back, with any --pitch-input; this keeps the "
                              "pitch of what it plays (default %(default)s; 0: none)")
+    parser.add_argument("--pre-emphasis", type=float, default=0.0,
+                        help="train on audio pre-emphasized by 1 - A z^-1 and de-emphasize "
+                             "what is played, so that the model's noise falls under the "
+                             "signal's spectrum (default %(default)s: none; LPCNet uses 0.85)")
     parser.add_argument("--pitch-range", default=None,
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
@@ -85,7 +90,7 @@ def _crops(notes, config, length, cache):
     hop = config.encoder.hop
     receptive_field = config.receptive_field
     size = -(-(receptive_field + length) // hop) * hop
-    classes = notes.classes(config.decoder.n_classes, cache)
+    classes = notes.classes(config.decoder.n_classes, cache, config.pre_emphasis)
     names = [str(n.path) for n in notes.notes]
     if notes.has_tracks:
         tracks = [notes.decoder_pitch(i, len(c))[None] for i, c in enumerate(classes)]
@@ -137,8 +142,10 @@ def main(args):
     filters = _filters(args)
     train = load_nsynth(args.dataset, "train", **filters)
     valid = load_nsynth(args.dataset, "valid", **filters)
-    config = with_pitch_input(AUTOENCODER_PRESETS[args.preset], args.pitch_input,
-                              args.pitch_harmonics, args.pitch_lags)
+    config = dataclasses.replace(
+        with_pitch_input(AUTOENCODER_PRESETS[args.preset], args.pitch_input,
+                         args.pitch_harmonics, args.pitch_lags),
+        pre_emphasis=args.pre_emphasis)
     runner.seed_everything(args.seed)
     model = WaveNetAutoencoder(config)
     train_crops, valid_crops = (_crops(notes, config, args.length, args.cache)

@@ -28,6 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from chainer_wavenet.audio import quantization as quantizations
+from chainer_wavenet.audio.emphasis import emphasize
 from chainer_wavenet.audio.wav import read_wav
 from chainer_wavenet.datasets.crops import compact_classes
 from chainer_wavenet.files import atomic_path, ensure_output_dir
@@ -35,11 +36,14 @@ from chainer_wavenet.files import atomic_path, ensure_output_dir
 VERSION = 2
 
 
-def cached_classes(paths, sample_rate, n_classes, folder):
-    """Mu-law classes of every WAV in ``paths`` (each mono at ``sample_rate``, else an error):
-    read-only views of the cache in ``folder``."""
-    read = functools.partial(_read_strictly, sample_rate=sample_rate)
-    return cached_load(paths, n_classes, folder, read, {"sample_rate": sample_rate})[0]
+def cached_classes(paths, sample_rate, n_classes, folder, pre_emphasis=0.0):
+    """Mu-law classes of every WAV in ``paths`` (each mono at ``sample_rate``, else an error),
+    pre-emphasized by ``pre_emphasis`` first: read-only views of the cache in ``folder``."""
+    read = functools.partial(_read_strictly, sample_rate=sample_rate, pre_emphasis=pre_emphasis)
+    recipe = {"sample_rate": sample_rate}
+    if pre_emphasis:
+        recipe["pre_emphasis"] = pre_emphasis
+    return cached_load(paths, n_classes, folder, read, recipe)[0]
 
 
 def cached_load(paths, n_classes, folder, load, recipe, quantization="mu_law"):
@@ -66,8 +70,8 @@ def cached_load(paths, n_classes, folder, load, recipe, quantization="mu_law"):
     return classes, [e["record"] for e in entries]
 
 
-def _read_strictly(path, sample_rate):
-    return read_wav(path, sample_rate), {}
+def _read_strictly(path, sample_rate, pre_emphasis=0.0):
+    return emphasize(read_wav(path, sample_rate), pre_emphasis), {}
 
 
 def _stamp(path):

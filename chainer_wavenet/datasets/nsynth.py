@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from chainer_wavenet.audio import mu_law, pitch_track
+from chainer_wavenet.audio.emphasis import emphasize
 from chainer_wavenet.audio.wav import read_wav
 from chainer_wavenet.datasets.class_cache import cached_classes
 from chainer_wavenet.datasets.crops import compact_classes
@@ -93,20 +94,24 @@ class NSynthSet:
             self._audio = [self.audio(i) for i in range(len(self))]
         return self._audio
 
-    def classes(self, n_classes=256, cache=None):
-        """Mu-law class indices of every note (uint8 for 256 classes), each file read once
+    def classes(self, n_classes=256, cache=None, pre_emphasis=0.0):
+        """Mu-law class indices of every note (uint8 for 256 classes), pre-emphasized by
+        ``pre_emphasis`` first (:mod:`chainer_wavenet.audio.emphasis`), each file read once
         and kept: in memory, or with ``cache`` (a folder) in a memory-mapped file there
         that later calls reuse (see :mod:`chainer_wavenet.datasets.class_cache`)."""
         if cache is not None:
-            return cached_classes([n.path for n in self.notes], SAMPLE_RATE, n_classes, cache)
-        if n_classes not in self._classes:
+            return cached_classes([n.path for n in self.notes], SAMPLE_RATE, n_classes, cache,
+                                  pre_emphasis)
+        key = (n_classes, pre_emphasis)
+        if key not in self._classes:
             if self._audio is not None:
                 waveforms = self._audio
             else:
                 waveforms = (self.audio(i) for i in range(len(self)))
-            self._classes[n_classes] = [compact_classes(mu_law.encode(a, n_classes), n_classes)
-                                        for a in waveforms]
-        return self._classes[n_classes]
+            self._classes[key] = [
+                compact_classes(mu_law.encode(emphasize(a, pre_emphasis), n_classes), n_classes)
+                for a in waveforms]
+        return self._classes[key]
 
 
 def split_folder(path, split=None):

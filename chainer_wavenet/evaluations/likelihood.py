@@ -7,17 +7,15 @@ import math
 import chainer
 import numpy as np
 
-from chainer_wavenet.audio import mu_law
 from chainer_wavenet.errors import WaveNetError
 
 
 def nll_bits(model, notes):
     """Teacher-forced negative log-likelihood of each note in bits per sample (a list)."""
-    n_classes = model.config.decoder.n_classes
     result = []
     with chainer.no_backprop_mode(), chainer.using_config("train", False):
         for note in notes:
-            classes = model.xp.asarray(mu_law.encode(note.audio[None], n_classes))
+            classes = model.xp.asarray(model.classes(note.audio[None]))
             pitch = (np.array([note.pitch], np.int32) if note.track is None
                      else note.track[None, :classes.shape[1]])
             nats = model.loss(classes, model.xp.asarray(pitch)).array

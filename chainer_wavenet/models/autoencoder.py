@@ -5,6 +5,7 @@ import chainer.functions as F
 import numpy as np
 
 from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.emphasis import deemphasize, emphasize
 from chainer_wavenet.audio.pitch_signal import harmonic_signal, midi_to_hz
 from chainer_wavenet.links.dilated_conv_1d import DilatedConv1D
 from chainer_wavenet.models.config import MIDI_PITCHES, AutoencoderConfig
@@ -123,6 +124,17 @@ class WaveNetAutoencoder(chainer.Chain):
                                  self.pitch_source(pitch, x.shape[1] - 1),
                                  self.pitch_periods(pitch))
 
+    def classes(self, audio):
+        """The decoder's int32 classes of float ``audio`` (any shape): pre-emphasized as the
+        config says (see :mod:`chainer_wavenet.audio.emphasis`), then mu-law encoded."""
+        return mu_law.encode(emphasize(audio, self.config.pre_emphasis),
+                             self.config.decoder.n_classes)
+
+    def waveform(self, classes):
+        """Float32 audio of decoder ``classes`` (..., time): the inverse of :meth:`classes`."""
+        return deemphasize(mu_law.decode(classes, self.config.decoder.n_classes),
+                           self.config.pre_emphasis)
+
     def encode(self, audio):
         """z as NumPy (batch, bottleneck, frames) for float audio (batch, time) or (time,).
 
@@ -130,7 +142,7 @@ class WaveNetAutoencoder(chainer.Chain):
         """
         audio = np.asarray(audio, np.float32)
         single = audio.ndim == 1
-        classes = mu_law.encode(np.atleast_2d(audio), self.config.decoder.n_classes)
+        classes = self.classes(np.atleast_2d(audio))
         padding = -classes.shape[1] % self.hop
         classes = np.pad(classes, ((0, 0), (0, padding)),
                          constant_values=self.config.decoder.n_classes // 2)

@@ -199,6 +199,7 @@ class AutoencoderConfig:
                                            local_hop=512)
     pitch_harmonics: int = 0
     sample_rate: int = 16000
+    pre_emphasis: float = 0.0
 
     def __post_init__(self):
         decoder = self.decoder
@@ -220,6 +221,9 @@ class AutoencoderConfig:
                                "pitch_lags >= 1), or both")
         if self.sample_rate < 1:
             raise WaveNetError("autoencoder config: sample_rate must be positive")
+        if not 0 <= self.pre_emphasis < 1:
+            raise WaveNetError(f"autoencoder config: pre_emphasis must lie in [0, 1) (0: none, "
+                               f"0.85 as in LPCNet), got {self.pre_emphasis}")
         if decoder.quantization != "mu_law":
             raise WaveNetError("autoencoder config: the decoder's quantization must be "
                                "mu_law (the encoder reads mu-law classes), so its output "
@@ -231,15 +235,17 @@ class AutoencoderConfig:
 
     def to_dict(self):
         return {"encoder": self.encoder.to_dict(), "decoder": self.decoder.to_dict(),
-                "pitch_harmonics": self.pitch_harmonics, "sample_rate": self.sample_rate}
+                "pitch_harmonics": self.pitch_harmonics, "sample_rate": self.sample_rate,
+                "pre_emphasis": self.pre_emphasis}
 
     @classmethod
     def from_dict(cls, values):
         sections = {"encoder", "decoder"}
         if not isinstance(values, dict) or not sections <= set(values) <= sections | {
-                "pitch_harmonics", "sample_rate"}:
+                "pitch_harmonics", "sample_rate", "pre_emphasis"}:
             raise WaveNetError("autoencoder config: needs 'encoder' and 'decoder' sections "
-                               "(and optionally 'pitch_harmonics' and 'sample_rate')")
+                               "(and optionally 'pitch_harmonics', 'sample_rate' and "
+                               "'pre_emphasis')")
         settings = {k: v for k, v in values.items() if k not in sections}
         try:
             return cls(EncoderConfig.from_dict(values["encoder"]),

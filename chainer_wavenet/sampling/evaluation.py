@@ -11,7 +11,6 @@ import dataclasses
 import numpy as np
 from tqdm.auto import tqdm
 
-from chainer_wavenet.audio import mu_law
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.evaluations.harmonic_noise import harmonic_to_noise
 from chainer_wavenet.evaluations.likelihood import nll_bits
@@ -167,11 +166,10 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
             played.append((condition_name(shift), note, audio))
             bar.update()
     if primed:
-        n_classes = model.config.decoder.n_classes
         outputs = synthesis.decode_all(
             model, zs, [n.decoder_pitch() for n in notes], batch_size, temperature, seed,
             progress=False,
-            primes=[mu_law.encode(n.audio[:primed], n_classes) for n in notes])
+            primes=[model.classes(n.audio[:primed]) for n in notes])
         for note, audio in zip(notes, outputs, strict=True):
             distance = log_mel_distance(audio[primed:], note.audio[primed:], sample_rate)
             rows.extend(_measured(note, "primed", audio, sample_rate, distance=distance,

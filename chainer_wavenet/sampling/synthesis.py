@@ -8,7 +8,7 @@ notes' z, batched over notes of equal length.
 
 import numpy as np
 
-from chainer_wavenet.audio import mu_law, quantization
+from chainer_wavenet.audio import quantization
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.models.config import MIDI_PITCHES
 from chainer_wavenet.sampling.generate import generate
@@ -87,7 +87,7 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=N
                                     progress=progress,
                                     source=model.pitch_source(pitches, classes.shape[1] - 1),
                                     periods=model.pitch_periods(pitches))
-    audio = mu_law.decode(classes, decoder.config.n_classes)
+    audio = model.waveform(classes)
     return audio[0] if single else audio
 
 
