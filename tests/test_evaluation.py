@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -125,9 +126,7 @@ def play(track):
 class AudioAsZ:
     """Stands for an autoencoder: a note's z is its audio (one channel)."""
 
-    class config:  # noqa: N801 - read as ``model.config.decoder.n_classes``
-        class decoder:  # noqa: N801
-            n_classes = 256
+    config = SimpleNamespace(decoder=SimpleNamespace(n_classes=256))
 
     @staticmethod
     def encode(audio):
