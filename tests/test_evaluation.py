@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,9 +14,10 @@ from model_fixtures import make_autoencoder, trained_pitch_autoencoder
 
 from chainer_wavenet import evaluations, snapshot
 from chainer_wavenet.audio import mu_law
+from chainer_wavenet.audio.pitch_signal import midi_to_hz
 from chainer_wavenet.datasets.render import NoteRenderer, render_nsynth
 from chainer_wavenet.errors import WaveNetError
-from chainer_wavenet.sampling import evaluation
+from chainer_wavenet.sampling import evaluation, synthesis
 
 pytestmark = pytest.mark.slow
 
@@ -109,6 +111,123 @@ def test_a_primed_note_starts_as_the_original_and_only_its_rest_is_measured():
                                                             32))
     with pytest.raises(WaveNetError, match="leaves nothing to play"):
         evaluation.evaluate(model, notes, RATE, progress=False, prime_seconds=64 / RATE)
+
+
+
+# What evaluate measures, through decoders that play a known tone
+
+
+def play(track):
+    """Three harmonics along ``track``, the MIDI pitch of each sample (float32)."""
+    phase = 2 * np.pi * np.cumsum(midi_to_hz(track)) / RATE
+    return (0.3 * sum(np.sin(h * phase) / h for h in (1, 2, 3))).astype(np.float32)
+
+
+class AudioAsZ:
+    """Stands for an autoencoder: a note's z is its audio (one channel)."""
+
+    config = SimpleNamespace(decoder=SimpleNamespace(n_classes=256))
+
+    @staticmethod
+    def encode(audio):
+        return audio[:, None, :]
+
+
+def decoding(monkeypatch, played):
+    """Replace decoding with ``played(z audio, pitch asked)``; what was asked is recorded.
+    A prime is played as it is, as the real decoder does."""
+    asked = []
+
+    def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None,
+                   progress=True, primes=None):
+        asked.append([np.array(p, np.float64) for p in pitches])
+        outputs = []
+        for z, pitch, prime in zip(zs, pitches, primes or [None] * len(zs), strict=True):
+            audio = played(z[0], np.broadcast_to(np.asarray(pitch, np.float64), z[0].shape))
+            if prime is not None:
+                audio[:len(prime)] = mu_law.decode(prime, 256)
+            outputs.append(audio)
+        return outputs
+
+    monkeypatch.setattr(synthesis, "decode_all", decode_all)
+    return asked
+
+
+def held(name, pitch, seconds=1.0):
+    return evaluation.Note(name, "flute", pitch, play(np.full(int(seconds * RATE), pitch)))
+
+
+def sharp(z, pitch):
+    return play(pitch + 1)
+
+
+def as_asked(z, pitch):
+    return play(pitch)
+
+
+def ignoring_pitch(z, pitch):
+    return z.copy()
+
+
+def test_the_reconstruction_is_measured_on_what_the_decoder_played(monkeypatch):
+    decoding(monkeypatch, sharp)
+    notes = [held("a", 60), held("b", 67)]
+    results, played = evaluation.evaluate(AudioAsZ(), notes, RATE, likelihood=False,
+                                          progress=False)
+    rows = [r for r in results["notes"] if r["condition"] == "reconstruction"]
+    assert [r["cents"] for r in rows] == pytest.approx([100, 100], abs=10)
+    assert not any(r["within"] for r in rows)
+    assert results["summary"]["reconstruction"]["within_50_cents"] == 0.0
+    originals = [r for r in results["notes"] if r["condition"] == "original"]
+    assert all(r["within"] for r in originals)
+    # The distance is of what was played against the original: a sharp tone is not 0 dB away.
+    distances = [evaluations.log_mel_distance(audio, note.audio, RATE)
+                 for condition, note, audio in played if condition == "reconstruction"]
+    assert min(distances) > 1.0
+    assert [r["log_mel_db"] for r in rows] == pytest.approx(distances)
+    assert results["summary"]["reconstruction"]["log_mel_db"] == pytest.approx(
+        np.mean(distances))
+
+
+@pytest.mark.parametrize("played, within", [(as_asked, True), (ignoring_pitch, False)])
+def test_shifted_rows_are_scored_against_the_shifted_pitch(monkeypatch, played, within):
+    asked = decoding(monkeypatch, played)
+    notes = [held("a", 60), held("b", 64)]
+    results, _ = evaluation.evaluate(AudioAsZ(), notes, RATE, shifts=(-3, 4), likelihood=False,
+                                     originals=False, progress=False)
+    assert [[float(p) for p in call] for call in asked] == [[60, 64], [57, 61], [64, 68]]
+    for condition in ("shift -3", "shift +4"):
+        rows = [r for r in results["notes"] if r["condition"] == condition]
+        assert len(rows) == 2 and all(r["within"] == within for r in rows), rows
+    assert all(r["within"] for r in results["notes"] if r["condition"] == "reconstruction")
+
+
+def test_a_shifted_melody_asks_the_decoder_for_its_track_moved_up(monkeypatch):
+    asked = decoding(monkeypatch, as_asked)
+    track = np.repeat([60.0, 64.0], RATE // 2)
+    melody = evaluation.Note("m", "flute", 62, play(track), track=track,
+                             melody_notes=((0.0, 0.5, 60), (0.5, 1.0, 64)))
+    results, _ = evaluation.evaluate(AudioAsZ(), [melody], RATE, shifts=(2,), likelihood=False,
+                                     originals=False, progress=False)
+    np.testing.assert_array_equal(asked[0][0], track)
+    np.testing.assert_array_equal(asked[1][0], track + 2)
+    rows = [r for r in results["notes"] if r["condition"] == "shift +2"]
+    assert [(r["note"], r["target_pitch"]) for r in rows] == [("m#0", 62), ("m#1", 66)]
+    assert all(r["within"] for r in rows), rows
+
+
+def test_a_primed_row_measures_the_continuation_only(monkeypatch):
+    """The decoder plays the true prime (0.6 s), then a tone 100 cents sharp: measured
+    from sample 0 the prime would outvote the continuation."""
+    decoding(monkeypatch, sharp)
+    note = held("a", 62)
+    results, played = evaluation.evaluate(AudioAsZ(), [note], RATE, likelihood=False,
+                                          originals=False, progress=False, prime_seconds=0.6)
+    row, = [r for r in results["notes"] if r["condition"] == "primed"]
+    assert row["cents"] == pytest.approx(100, abs=10) and not row["within"]
+    audio, = [audio for condition, _, audio in played if condition == "primed"]
+    assert row["log_mel_db"] == pytest.approx(
+        evaluations.log_mel_distance(audio[9600:], note.audio[9600:], RATE))
 
 
 def test_evaluate_command_end_to_end(tmp_path):

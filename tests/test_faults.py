@@ -365,6 +365,39 @@ def test_signal_at_a_random_moment_resumes_bit_for_bit(seeds, dataset, reference
         assert_ends_like(out, reference)
 
 
+
+def test_a_signal_between_intervals_writes_the_snapshot_it_names(dataset, tmp_path):
+    """SIGTERM at steps that are no interval's (the interval lies beyond the steps a run
+    reaches here): the stop writes the snapshot it names, and --resume starts from its step;
+    a second stop after the resume does the same."""
+    out = tmp_path / "run"
+    flags = ("--iteration", 10 ** 6, "--interval", 10 ** 6)
+    stops = []
+    for attempt, ready in enumerate((lambda: (out / "config.json").exists(),
+                                     lambda: "resumed from" in (tmp_path / "stdout").read_text())):
+        with open(tmp_path / "stdout", "w+") as stdout:
+            run = subprocess.Popen(
+                [sys.executable, "train/wavenet.py", "--dataset", dataset, "--out", out,
+                 *map(str, SCHEDULE + flags + ("--resume",) * attempt)], cwd=ROOT,
+                env=ENV | {"PYTHONUNBUFFERED": "1"}, stdout=stdout, stderr=subprocess.PIPE,
+                text=True)
+            wait_for(run, ready)
+            run.send_signal(signal.SIGTERM)
+            stderr = run.communicate(timeout=300)[1]
+            printed = stdout.seek(0) or stdout.read()
+        assert run.returncode == 128 + signal.SIGTERM, stderr
+        stopped = stderr.strip().splitlines()[-1]
+        step = int(stopped.split("stopped at iteration ")[1].split(";")[0])
+        named = out / f"snapshot_iter_{step}.npz"
+        assert f"wrote its trainer snapshot {named}." in stopped
+        assert named.is_file() and trainer_state(named)["updater/iteration"] == step
+        if stops:
+            assert f"resumed from {stops[-1][0]} at iteration {stops[-1][1]}" in printed
+            assert step > stops[-1][1]
+        stops.append((named, step))
+    assert_no_temporaries(out)
+
+
 def test_a_second_signal_stops_at_once(tmp_path):
     """A second SIGTERM, sent once the first is acknowledged, lands within the step (steps of
     long crops here) and ends the run there."""

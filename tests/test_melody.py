@@ -13,7 +13,7 @@ from model_fixtures import make_autoencoder
 
 from chainer_wavenet import evaluations
 from chainer_wavenet.audio import pitch_track
-from chainer_wavenet.audio.pitch_signal import harmonic_signal
+from chainer_wavenet.audio.pitch_signal import harmonic_signal, midi_to_hz
 from chainer_wavenet.datasets import melody
 from chainer_wavenet.datasets.crops import Crops
 from chainer_wavenet.datasets.melody_render import render_melodies
@@ -87,6 +87,47 @@ def test_a_track_from_notes_marks_rests_and_fills_them_for_the_decoder():
     assert samples[0] == 60 and samples[1600] == 60 and samples[2400] == 62
     with pytest.raises(WaveNetError, match="no frame has a pitch"):
         pitch_track.fill_rests([np.nan, np.nan])
+
+
+def test_each_frame_holds_its_pitch_for_exactly_its_samples():
+    track = np.array([60.0, 61.0, 62.0, 63.0])
+    np.testing.assert_array_equal(pitch_track.per_sample(track, 640, RATE),
+                                  np.repeat(track, 160))
+    np.testing.assert_array_equal(pitch_track.per_sample(track, 700, RATE)[600:], 63.0)
+
+
+def play(track):
+    """Three harmonics along ``track``, the MIDI pitch of each sample (float32)."""
+    phase = 2 * np.pi * np.cumsum(midi_to_hz(track)) / RATE
+    return (0.3 * sum(np.sin(h * phase) / h for h in (1, 2, 3))).astype(np.float32)
+
+
+def test_a_tracked_frame_describes_its_own_time():
+    """Track frame f holds the pitch around (f + 0.5) / 100 s. pYIN's frame is centred
+    half a frame earlier and, on a glide, leans sharp: a rising and a falling glide of 24
+    semitones a second put both apart (error rising = -24 * lag - bias, falling =
+    +24 * lag - bias). The lag, in frames, must be about +0.5; a track one frame early
+    shows -0.5."""
+    t = (np.arange(RATE) + 1) / RATE
+    errors = []
+    for slope, start in ((24, 55), (-24, 79)):
+        track = pitch_track.estimate(play(start + slope * t), RATE)
+        centres = (np.arange(len(track)) + 0.5) / pitch_track.FRAME_RATE
+        errors.append(np.mean((track - (start + slope * centres))[20:80]))
+    rising, falling = errors
+    lag_frames = (falling - rising) / 2 / 24 * pitch_track.FRAME_RATE
+    assert 0.3 < lag_frames < 0.7, errors
+
+
+def test_the_track_is_searched_only_in_the_range_asked():
+    """Two tones at once, MIDI 45 and 74: between 60 and 90 only 74 is found. The 74
+    alone, searched between 36 and 56: nothing above 56."""
+    tone = play(np.full(RATE, 74.0))
+    upper = pitch_track.estimate(play(np.full(RATE, 45.0)) + tone, RATE, lowest=60, highest=90)
+    assert np.nanmedian(upper) == pytest.approx(74, abs=0.5)
+    assert np.isfinite(upper).mean() > 0.8
+    lower = pitch_track.estimate(tone, RATE, lowest=36, highest=56)
+    assert (lower[np.isfinite(lower)] < 56.5).all(), lower
 
 
 def test_a_held_track_gives_the_held_note_signal_and_a_changing_one_keeps_its_phase():
@@ -164,6 +205,8 @@ def test_render_writes_the_nsynth_layout_with_pitch_tracks_split_by_program(rend
             assert (out / f"nsynth-{split}" / "audio" / f"{name}.wav").is_file()
             assert record["pitch_track"]["frame_rate"] == 100
             assert record["melody"] in ("short", "short+5")
+            # NSynth's pitch label of a melody is its median note (64 and 69: 66).
+            assert record["pitch"] == {"short": 66, "short+5": 71}[record["melody"]]
     assert len(set.union(*programs.values())) == 3
     assert all(len(p) == 1 for p in programs.values())
     data = load_nsynth(out, "train")

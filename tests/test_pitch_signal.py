@@ -215,6 +215,27 @@ def signal_autoencoder(pitch_input="signal", seed=0, lags=2):
     return randomize_parameters(WaveNetAutoencoder(config), seed)
 
 
+def test_pitch_periods_are_the_rate_over_the_predicted_samples_f0():
+    """A4 (440 Hz) at 16 kHz: 36.36 samples a period, A3: 72.73. A track gives the period
+    of the sample each input predicts: that of the next sample."""
+    model = signal_autoencoder()
+    np.testing.assert_allclose(model.pitch_periods(np.array([69, 57])),
+                               [16000 / 440, 16000 / 220], rtol=1e-9)
+    track = np.array([[69.0, 69.0, 57.0, 57.0, 81.0]])
+    np.testing.assert_allclose(model.pitch_periods(track),
+                               [[16000 / 440, 16000 / 220, 16000 / 220, 16000 / 880]],
+                               rtol=1e-9)
+
+
+def test_a_track_gives_the_id_table_the_pitch_at_each_frames_centre():
+    model = signal_autoencoder("both", lags=0)
+    hop = model.hop
+    track = np.full((1, 3 * hop), 60.0)
+    track[0, hop // 2 + 1:] = 62.0  # the first frame changes just after its centre
+    track[0, 2 * hop + hop // 2:] = 64.0  # the third frame changes at its centre
+    assert model.pitch_ids(track).tolist() == [[60, 62, 64]]
+
+
 def test_pitch_inputs_shape_the_decoder():
     signal = signal_autoencoder("signal").config
     assert (signal.decoder.n_global, signal.decoder.source_channels) == (0, 6)

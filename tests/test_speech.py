@@ -126,6 +126,42 @@ def test_the_cache_holds_the_resampled_classes_per_target_rate(tmp_path):
     assert len(list((tmp_path / "cache").glob("*.classes"))) == 2
 
 
+
+def _speech_after_silence(root, rate=16000):
+    """One speaker folder with a file of half a second of silence, then 0.2 s of tone."""
+    audio = np.concatenate([np.zeros(rate // 2, np.float32), tone(200, 0.2, rate)])
+    write(root / "p001" / "p001_001.wav", audio, rate)
+    return root
+
+
+@pytest.mark.parametrize("first_trim_db, then_trim_db", [(None, 40), (40, None)])
+def test_the_cache_holds_trimmed_and_untrimmed_classes_apart(tmp_path, first_trim_db,
+                                                           then_trim_db):
+    """A cache built with one trim setting is never read for the other, and a trimmed build
+    writes its index (the count trimmed) and reads it back."""
+    root, cache = _speech_after_silence(tmp_path / "speech"), tmp_path / "cache"
+    lengths = {None: 8000 + 3200, 40: 3200}
+    first = load_folder(root, 16000, cache=cache, trim_db=first_trim_db)
+    then = load_folder(root, 16000, cache=cache, trim_db=then_trim_db)
+    assert len(first.waveforms[0]) == lengths[first_trim_db]
+    assert len(then.waveforms[0]) == lengths[then_trim_db]
+    assert len(list(cache.glob("*.classes"))) == 2
+    again = load_folder(root, 16000, cache=cache, trim_db=40)
+    assert again.conversion.trimmed_seconds == pytest.approx(0.5)
+    np.testing.assert_array_equal(again.waveforms[0], load_folder(root, 16000, trim_db=40)
+                                  .waveforms[0])
+
+
+@pytest.mark.slow
+def test_training_with_trimming_and_a_cache(tmp_path):
+    root, cache = _speech_after_silence(tmp_path / "speech"), tmp_path / "cache"
+    for run in ("first", "again"):
+        result = train("--dataset", root, "--trim-silence", 40, "--cache", cache,
+                       "--out", tmp_path / run, *TINY)
+        assert "0.5 s of leading and trailing silence trimmed" in result.stdout
+    assert len(list(cache.glob("*.classes"))) == 1
+
+
 # Silence
 
 

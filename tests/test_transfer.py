@@ -12,6 +12,7 @@ from model_fixtures import make_autoencoder, trained_pitch_autoencoder
 
 from chainer_wavenet import snapshot
 from chainer_wavenet.audio import pitch_track
+from chainer_wavenet.audio.pitch_signal import midi_to_hz
 from chainer_wavenet.audio.wav import read_wav, write_wav
 from chainer_wavenet.datasets import melody
 from chainer_wavenet.datasets.melody_render import render_melodies
@@ -19,8 +20,6 @@ from chainer_wavenet.datasets.nsynth import load_nsynth
 from chainer_wavenet.datasets.render import NoteRenderer
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.sampling import synthesis, transfer
-
-pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
@@ -60,6 +59,49 @@ def test_mean_z_plays_the_loud_frames_average_and_rests_the_quiet_one():
         transfer.timbre_z(model, audio, target, "median")
 
 
+def test_mean_z_rests_exactly_on_the_frames_whose_centre_is_a_rest():
+    """With z frames as long as the track's, z frame j takes the rest's z exactly where
+    track frame j is a rest."""
+    model = make_autoencoder(seed=1, encoder_settings=dict(hop=160))
+    audio = np.zeros(16000, np.float32)
+    audio[:8000] = 0.5 * np.sin(np.arange(8000) * 0.2)
+    target = target_of([melody.MelodyNote(0.0, 0.5, 60), melody.MelodyNote(1.0, 1.5, 62),
+                        melody.MelodyNote(1.5, 1.53, 64)], "x")
+    mean = transfer.timbre_z(model, audio, target, "mean")
+    loud = model.encode(audio)[:, :50].mean(axis=1)
+    sounding = np.isclose(mean, loud[:, None], rtol=1e-5).all(axis=0)
+    np.testing.assert_array_equal(np.flatnonzero(sounding), np.r_[0:50, 100:153])
+    np.testing.assert_array_equal(sounding, np.isfinite(target.track[:len(sounding)]))
+
+
+def test_stretch_spreads_the_timbre_z_evenly_over_the_melody():
+    """A z of 50 frames stretched to 99 (2 * 50 - 1): every second frame is one of the
+    timbre's frames, in order, and each one between is the mean of its neighbours."""
+    model = make_autoencoder(seed=1, encoder_settings=dict(hop=160))
+    audio = np.random.default_rng(3).uniform(-0.5, 0.5, 8000).astype(np.float32)
+    target = target_of([melody.MelodyNote(0.0, 0.99 - TAIL, 60)], "x")
+    assert transfer.frames_of(model, target) == 99
+    z = model.encode(audio)
+    stretched = transfer.timbre_z(model, audio, target, "stretch")
+    np.testing.assert_allclose(stretched[:, 0::2], z, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stretched[:, 1::2], (z[:, :-1] + z[:, 1:]) / 2, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_a_transposed_melody_is_measured_against_its_transposed_notes():
+    """A tone that follows the melody moved down 2 semitones is within on every note of the
+    transposed melody (and on none of the original's)."""
+    target = target_of(TWO_NOTES, "two")
+    down = target.transposed(-2)
+    assert down.name == "two-2" and [p for _, _, p in down.notes] == [62, 67]
+    track = pitch_track.decoder_track(down.track, pitch_track.FRAME_RATE,
+                                      round(down.seconds * RATE), RATE)
+    audio = (0.3 * np.sin(2 * np.pi * np.cumsum(midi_to_hz(track)) / RATE)).astype(np.float32)
+    assert transfer.measure(audio, RATE, down)["within_50_cents"] == 1.0
+    assert transfer.measure(audio, RATE, target)["within_50_cents"] == 0.0
+
+
+@pytest.mark.slow
 def test_a_melody_from_a_recording_has_its_tracked_pitch(renders):
     target_path = Path(pytest.importorskip("tempfile").mkdtemp()) / "flute.wav"
     write_wav(target_path, renders[73], RATE)
@@ -72,6 +114,7 @@ def test_a_melody_from_a_recording_has_its_tracked_pitch(renders):
     assert len(ode.notes) == len(melody.BUILTIN["ode-to-joy"])
 
 
+@pytest.mark.slow
 def test_a_tiny_autoencoder_trained_on_one_melody_plays_it_swapped(renders):
     """Trained on E4 then A4 in two timbres (300 steps), each timbre's z with the
     swapped melody's pitch track plays A4 then E4."""
@@ -101,6 +144,7 @@ def run_transfer(*arguments):
                            *map(str, arguments)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_transfer_command_end_to_end(tiny_model, renders, tmp_path):
     timbre = tmp_path / "flute.wav"
     write_wav(timbre, renders[73][:8000], RATE)
@@ -125,6 +169,7 @@ def test_transfer_command_end_to_end(tiny_model, renders, tmp_path):
         "unit"] == "frames"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("melody_arg, message", [
     ("missing.mid", "missing.mid: MIDI file not found"),
     ("silence.wav", "silence.wav: no pitch found in it"),
@@ -139,6 +184,7 @@ def test_transfer_names_a_bad_melody(tiny_model, tmp_path, melody_arg, message):
     assert done.returncode == 2 and message in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 def test_reconstruct_plays_a_dataset_melody_along_its_track(tiny_model, tmp_path):
     render_melodies(tmp_path / "data", [("two", TWO_NOTES)], programs=(40, 56, 73),
                     progress=False)

@@ -53,9 +53,9 @@ class Conversion:
 
 
 def trim_silence(audio, top_db, sample_rate):
-    """``(audio without its quiet ends, samples removed)``: frames of 10 ms more than
-    ``top_db`` below the loudest frame's energy are cut from both ends. Silence throughout
-    is kept as it is."""
+    """``(audio without its quiet ends, samples removed)``, the count a Python int (it goes
+    into the class cache's JSON index): frames of 10 ms more than ``top_db`` below the
+    loudest frame's energy are cut from both ends. Silence throughout is kept as it is."""
     frame = max(1, sample_rate // FRAMES_PER_SECOND)
     n_frames = -(-len(audio) // frame)
     padded = np.zeros(n_frames * frame)
@@ -64,7 +64,7 @@ def trim_silence(audio, top_db, sample_rate):
     if n_frames == 0 or energy.max() == 0:
         return audio, 0
     loud = np.flatnonzero(energy >= energy.max() * 10.0 ** (-top_db / 10.0))
-    start, end = loud[0] * frame, min(len(audio), (loud[-1] + 1) * frame)
+    start, end = int(loud[0]) * frame, min(len(audio), (int(loud[-1]) + 1) * frame)
     return audio[start:end], len(audio) - (end - start)
 
 
