@@ -186,6 +186,35 @@ def test_encode_wavs_to_npy(models, dataset, tmp_path):
     assert np.load(tmp_path / f"{NOTES[0][0]}.npy").shape == (4, 1600 // HOP)
 
 
+def test_decode_plays_edited_embeddings_at_their_stored_or_given_pitch(models, dataset,
+                                                                     tmp_path):
+    ok(run("autoencoder", "encode", "--model", models["autoencoder"], "--dataset", dataset,
+           "--seconds", 0.05, "--out", tmp_path / "z"))
+    embeddings = tmp_path / "z" / "embeddings.h5"
+    with h5py.File(embeddings, "r+") as f:
+        f["z"][...] = f["z"][:] * 0.5
+        edited = f["z"][:]
+    ok(run("autoencoder", "decode", "--model", models["autoencoder"], "--z", embeddings,
+           "--limit", 2, "--out", tmp_path / "out", *SHARP))
+    expected = decoded(models["autoencoder"], list(edited[:2]), [NOTES[0][1], NOTES[1][1]])
+    for (name, _, _), audio in zip(NOTES[:2], expected, strict=True):
+        assert_written(tmp_path / "out" / f"{name}_decoded.wav", audio)
+    assert len(list((tmp_path / "out").iterdir())) == 4
+    np.save(tmp_path / "note.npy", edited[2])
+    refused(run("autoencoder", "decode", "--model", models["autoencoder"], "--z",
+                tmp_path / "note.npy", "--out", tmp_path / "npy"), "--pitch", "note.npy")
+    ok(run("autoencoder", "decode", "--model", models["autoencoder"], "--z",
+           tmp_path / "note.npy", "--pitch", 50, "--out", tmp_path / "npy", *SHARP))
+    assert_written(tmp_path / "npy" / "note_decoded.wav",
+                   decoded(models["autoencoder"], [edited[2]], [50])[0])
+
+
+def test_encode_help_lists_no_sampling_flags():
+    help_text = ok(run("autoencoder", "encode", "--help")).stdout
+    assert "--temperature" not in help_text and "--seed" not in help_text
+    assert "--pitch" in help_text
+
+
 def test_reconstruct_dataset_notes(models, dataset, tmp_path):
     result = ok(run("autoencoder", "reconstruct", "--model", models["autoencoder"],
                     "--dataset", dataset, "--limit", 2, "--seconds", 0.05, "--batch", 2,
