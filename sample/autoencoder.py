@@ -61,7 +61,8 @@ def common_arguments(notes=True, sampling=True):
 
 
 def add_note_arguments(parser):
-    parser.add_argument("wavs", nargs="*", metavar="WAV", help="input notes as WAV files")
+    parser.add_argument("wavs", nargs="*", metavar="WAV",
+                        help="input notes as audio files (WAV, FLAC, OGG, MP3, AIFF)")
     parser.add_argument("--dataset", metavar="DIR", help="NSynth-layout folder instead of WAVs")
     parser.add_argument("--split", help="split of --dataset: train, valid or test")
     parser.add_argument("--note", action="append", metavar="NAME",

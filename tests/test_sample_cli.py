@@ -209,6 +209,16 @@ def test_decode_plays_edited_embeddings_at_their_stored_or_given_pitch(models, d
                    decoded(models["autoencoder"], [edited[2]], [50])[0])
 
 
+def test_encode_reads_mp3_and_ogg_notes(models, dataset, tmp_path):
+    audio = note_audio(dataset, 0, 1600)
+    for suffix, format, subtype in (("mp3", "MP3", "MPEG_LAYER_III"), ("ogg", "OGG", "VORBIS")):
+        soundfile.write(tmp_path / f"note.{suffix}", audio, RATE, format=format,
+                        subtype=subtype)
+        ok(run("autoencoder", "encode", "--model", models["autoencoder"], "--format", "npy",
+               "--out", tmp_path / suffix, tmp_path / f"note.{suffix}"))
+        assert np.load(tmp_path / suffix / "note.npy").shape == (4, 1600 // HOP)
+
+
 def test_encode_help_lists_no_sampling_flags():
     help_text = ok(run("autoencoder", "encode", "--help")).stdout
     assert "--temperature" not in help_text and "--seed" not in help_text
