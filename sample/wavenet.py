@@ -30,7 +30,7 @@ import chainer_wavenet  # noqa: F401  (before chainer)
 from chainer_wavenet import cli, evaluations
 from chainer_wavenet.audio import quantization
 from chainer_wavenet.audio.mel import log_mel
-from chainer_wavenet.datasets.folder import load_folder
+from chainer_wavenet.datasets.folder import load_folder, relative_name
 from chainer_wavenet.device import add_device_arguments, get_device
 from chainer_wavenet.files import ensure_output_dir
 from chainer_wavenet.models.student import Student, synthesize
@@ -166,6 +166,10 @@ def build_evaluate_parser():
                         help="WAV files, or one subfolder of WAVs per speaker, as for training")
     parser.add_argument("--out", default="result/evaluation",
                         help="output folder (default %(default)s)")
+    parser.add_argument("--split", choices=("all", "train", "valid"), default="all",
+                        help="which files of --dataset: all (default), or those training held "
+                             "out for validation (valid) or trained on (train), as the "
+                             "snapshot records them")
     parser.add_argument("--limit", type=int, help="only the first N files")
     parser.add_argument("--seconds", type=float, default=1.0,
                         help="a vocoder resynthesizes this much of each file (default 1)")
@@ -191,11 +195,12 @@ def evaluate(args):
     length = sampling_inputs.note_length(args.seconds, rate)
     config = model.config
     folder = load_folder(args.dataset, rate, config.n_classes, quantization=config.quantization)
+    chosen = split_files(model, folder, args)
     out = ensure_output_dir(args.out)
     sampling_outputs.check_free(out, ["evaluation"], args.force, (".json",))
     rows = []
-    count = len(folder) if args.limit is None else min(args.limit, len(folder))
-    for i in tqdm(range(count), desc="evaluating", unit="file"):
+    count = len(chosen) if args.limit is None else min(args.limit, len(chosen))
+    for i in tqdm(chosen[:count], desc="evaluating", unit="file"):
         classes, path = np.asarray(folder.waveforms[i]), folder.paths[i]
         speaker = None if folder.speakers is None else folder.speaker_names[folder.speakers[i]]
         global_id = sampling_inputs.speaker_id(model, speaker)
@@ -218,13 +223,38 @@ def evaluate(args):
         rows.append(row)
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
                "kind": "student" if isinstance(model, Student) else "wavenet",
-               "settings": {"dataset": args.dataset, "seconds": args.seconds,
+               "settings": {"dataset": args.dataset, "split": args.split,
+                            "seconds": args.seconds,
                             "temperature": args.temperature, "seed": args.seed},
                "summary": evaluation.recording_summary(rows), "files": rows}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
     print(evaluation.recording_table(results["summary"]))
     print(f"wrote {out / 'evaluation.json'}" + (f" and {count} resyntheses (WAV + PNG) in {out}"
                                                if mel is not None else ""))
+
+
+def split_files(model, folder, args):
+    """Indices of ``folder``'s files that --split asks for, by the split the snapshot holds."""
+    if args.split == "all":
+        return list(range(len(folder)))
+    split = model.metadata.get("split")
+    if split is None:
+        raise chainer_wavenet.WaveNetError(
+            f"--split {args.split}: {args.model} records no validation split (trained before "
+            f"splits were stored, or not by train/wavenet.py); use --split all")
+    if split["single_file"]:
+        raise chainer_wavenet.WaveNetError(
+            f"--split {args.split}: {args.model} held out the last "
+            f"{split['validation_fraction']:g} of its one training file, not whole files; "
+            f"use --split all")
+    held = set(split["validation_files"])
+    names = [relative_name(path, args.dataset) for path in folder.paths]
+    missing = sorted(held - set(names))
+    if missing:
+        raise chainer_wavenet.WaveNetError(
+            f"--dataset {args.dataset}: lacks {len(missing)} of the files {args.model} held out "
+            f"for validation ({missing[0]}, ...); give the folder it was trained on")
+    return [i for i, name in enumerate(names) if (name in held) == (args.split == "valid")]
 
 
 def play(model, length, temperature, speaker, seed, features):

@@ -1,8 +1,11 @@
 """What a new user meets first: the README's commands and what `make demo` tells them."""
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +79,66 @@ def test_encode_refuses_integer_samples(autoencoder, sine, dtype, scale):
 def test_encode_refuses_unscaled_float_samples(autoencoder, sine):
     with pytest.raises(chainer_wavenet.WaveNetError, match="outside \\[-1, 1\\]"):
         autoencoder.encode(sine() * 32767)
+
+
+# A plain WaveNet trained as the README says, its output redirected to a file.
+
+LR = 2e-3
+
+
+def script(path, *args, cwd=ROOT):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, str(ROOT / path), *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("wavenet")
+    data = root / "my-recordings"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for k, frequency in enumerate((220, 330, 440, 550)):
+        t = np.arange(1200) / RATE
+        write_wav(data / f"take_{k}.wav", 0.4 * np.sin(2 * np.pi * frequency * t)
+                  + 0.05 * rng.standard_normal(len(t)), RATE)
+    result = script("train/wavenet.py", "--dataset", data, "--out", root / "run", "--length", 64,
+                    "--batchsize", 2, "--iteration", 8, "--interval", 2, "--lr", LR,
+                    "--validation-fraction", 0.25, "--seed", 3)
+    assert result.returncode == 0, result.stderr
+    return {"data": data, "out": root / "run", "stdout": result.stdout, "root": root}
+
+
+@pytest.mark.slow
+def test_training_into_a_file_prints_plain_report_lines(trained):
+    assert "\x1b" not in trained["stdout"]
+    lines = [line.split() for line in trained["stdout"].splitlines()]
+    assert [line[1] for line in lines if line and line[0] == "0"] == ["2", "4", "6", "8"]
+
+
+@pytest.mark.slow
+def test_the_log_holds_the_step_size_that_the_decay_halves(trained):
+    log = json.loads((trained["out"] / "log").read_text())
+    assert [entry["lr"] for entry in log] == pytest.approx([LR, LR / 2, LR / 4, LR / 4])
+
+
+@pytest.mark.slow
+def test_the_held_out_files_are_named_stored_and_evaluated(trained, tmp_path):
+    metadata = snapshot.read_config(trained["out"] / "model.h5")[1]
+    [held] = metadata["split"]["validation_files"]
+    assert held in trained["stdout"] and held.startswith("take_")
+    assert metadata["dataset"] == "my-recordings"
+    assert str(trained["root"]) not in json.dumps(metadata)
+    for split, expected in (("valid", [held]), ("train", sorted(
+            f"take_{k}.wav" for k in range(4) if f"take_{k}.wav" != held))):
+        result = script("sample/wavenet.py", "evaluate", "--model", trained["out"] / "model.h5",
+                        "--dataset", trained["data"], "--split", split, "--out", tmp_path / split)
+        assert result.returncode == 0, result.stderr
+        files = json.loads((tmp_path / split / "evaluation.json").read_text())["files"]
+        assert sorted(Path(f["file"]).name for f in files) == expected
+
+
+def test_the_reference_model_names_its_dataset_without_a_build_path():
+    metadata = snapshot.read_config(ROOT / "models" / "reference" / "model.h5")[1]
+    assert metadata["dataset"] == "nsynth-reference"
+    assert not any(str(value).startswith("/") for value in metadata.values())

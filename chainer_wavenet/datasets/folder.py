@@ -97,6 +97,16 @@ class WavFolder:
         return train, validation
 
 
+def dataset_name(root):
+    """The name a snapshot records for dataset folder ``root``: its last part, no path."""
+    return Path(root).resolve().name
+
+
+def relative_name(path, root):
+    """``path`` relative to dataset folder ``root``, with forward slashes."""
+    return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+
+
 def load_folder(root, sample_rate, n_classes=256, cache=None, speakers=None, trim_db=None,
                 quantization="mu_law"):
     """Load every audio file under ``root`` as int32 classes of ``quantization`` at
