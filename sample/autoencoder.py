@@ -326,7 +326,7 @@ def main(args):
 def resynthesize(args, model, rate, stems, zs, pitches, originals):
     """Decode each z at its pitch; write <stem>.wav and a spectrogram (beside the original)."""
     out = ensure_output_dir(args.out)
-    sampling_outputs.check_free(out, stems, args.force)
+    stems = sampling_outputs.unused_stems(out, stems, args.force)
     start = time.perf_counter()
     audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature, args.seed)
     seconds = time.perf_counter() - start

@@ -49,9 +49,13 @@ def build_parser():
     parser.add_argument("--model", required=True, help="model snapshot (.h5) written by training")
     parser.add_argument("--out", default="result/samples",
                         help="output folder (default %(default)s)")
-    parser.add_argument("--length",
-                        help="new samples per file, or seconds with an s suffix (default 1s; "
-                             "with --condition, the rest of that file)")
+    duration = parser.add_mutually_exclusive_group()
+    duration.add_argument("--length",
+                          help="new samples per file, or seconds with an s suffix (default 1s; "
+                               "with --condition, the rest of that file)")
+    duration.add_argument("--seconds", type=float,
+                          help="new seconds per file, as the other sample commands say it "
+                               "(--seconds 2 is --length 2s)")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="1 = the model's distribution, < 1 sharper (softmax: logits / T; "
                              "mixture: weight logits / T and scales x T)")
@@ -78,6 +82,8 @@ def main(args):
     check_generation_args(1, args.batch, args.temperature)
     if args.seed is not None and args.seed < 0:
         raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
+    if args.seconds is not None:
+        args.length = f"{args.seconds}s"
     if args.prime_length is not None and args.prime is None:
         raise chainer_wavenet.WaveNetError("--prime-length needs --prime WAV")
     model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
@@ -98,9 +104,14 @@ def main(args):
         print(f"priming with the first {len(prime)} samples of {args.prime}")
     features, length, recording = conditioning(args, model, rate,
                                                0 if prime is None else len(prime))
+    if args.length is not None and length < model.receptive_field:
+        print(f"warning: --length {args.length} is {length} samples ({length / rate:.3f} s), "
+              f"less than one receptive field of the model ({model.receptive_field} samples); "
+              f"for seconds write --length {args.length}s or --seconds {args.length}",
+              file=sys.stderr)
     out = ensure_output_dir(args.out)
-    stems = [f"sample_{i:03d}" for i in range(args.batch)]
-    sampling_outputs.check_free(out, stems, args.force)
+    stems = sampling_outputs.unused_stems(out, [f"sample_{i:03d}" for i in range(args.batch)],
+                                          args.force)
 
     start = time.perf_counter()
     if student:

@@ -1,5 +1,6 @@
 """What a new user meets first: the README's commands and what `make demo` tells them."""
 
+import dataclasses
 import json
 import os
 import re
@@ -15,6 +16,9 @@ from model_fixtures import make_autoencoder
 import chainer_wavenet
 from chainer_wavenet import snapshot
 from chainer_wavenet.audio.wav import read_wav, write_wav
+from chainer_wavenet.models.config import WaveNetConfig, student_for, with_output
+from chainer_wavenet.models.student import Student
+from chainer_wavenet.models.wavenet import WaveNet
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
@@ -142,3 +146,29 @@ def test_the_reference_model_names_its_dataset_without_a_build_path():
     metadata = snapshot.read_config(ROOT / "models" / "reference" / "model.h5")[1]
     assert metadata["dataset"] == "nsynth-reference"
     assert not any(str(value).startswith("/") for value in metadata.values())
+
+
+@pytest.mark.slow
+def test_the_student_benchmark_times_a_given_student_beside_its_teacher(tmp_path):
+    teacher = WaveNet(with_output(WaveNetConfig(dilations=(1, 2, 4), residual_channels=8,
+                                                dilation_channels=8, skip_channels=8,
+                                                local_channels=6, local_hop=16),
+                                  "logistic_mixture", 2))
+    snapshot.save(tmp_path / "teacher.h5", teacher)
+    student = Student(dataclasses.replace(student_for(teacher.config), flow_layers=(2, 2),
+                                          residual_channels=8, dilation_channels=8,
+                                          skip_channels=8))
+    snapshot.save(tmp_path / "mine.h5", student, {"teacher": str(tmp_path / "teacher.h5")})
+    written = ROOT / "result" / "benchmarks" / "student-small-cpu.json"
+    if written.exists():
+        written.unlink()
+    result = script("benchmarks/student.py", "--model", tmp_path / "mine.h5", "--quick",
+                    "--threads", 1, "--batch", 1)
+    assert result.returncode == 0, result.stderr
+    assert "written to result/benchmarks/student-small-cpu.json" in result.stdout
+    run = json.loads(written.read_text())["runs"][0]
+    written.unlink()
+    assert run["parameters"]["mine.h5"] == sum(p.size for p in student.params())
+    assert run["parameters"]["teacher"] == sum(p.size for p in teacher.params())
+    assert run["figures"]["mine.h5 1"] > 0
+    assert "student mine.h5: 2 flows of 2, 2 layers" in result.stdout

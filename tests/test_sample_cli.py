@@ -122,6 +122,17 @@ def test_wavenet_writes_files(models, tmp_path):
         "sample_000.png", "sample_000.wav", "sample_001.png", "sample_001.wav"]
 
 
+def test_wavenet_takes_seconds_as_the_other_commands_and_warns_of_a_bare_count(models,
+                                                                              tmp_path):
+    ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--seconds", 0.01))
+    assert len(wav(tmp_path / "sample_000.wav")) == 160
+    result = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--length", 5))
+    assert "--length 5 is 5 samples" in result.stderr and "receptive field" in result.stderr
+    assert "--seconds 5" in result.stderr
+    quiet = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--length", 8))
+    assert "warning" not in quiet.stderr
+
+
 def test_wavenet_prime_and_speaker(models, tmp_path):
     prime = np.linspace(-0.5, 0.5, 300)
     write_wav(tmp_path / "prime.wav", prime, RATE)
@@ -152,14 +163,26 @@ def test_bad_input_is_one_line_and_exit_2(models, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_existing_output_needs_force(models, tmp_path):
+def test_existing_output_is_kept_and_a_new_name_taken_unless_force(models, tmp_path):
     existing = tmp_path / "sample_000.wav"
     existing.write_bytes(b"my recording")
     common = ("--model", models["wavenet"], "--out", tmp_path, "--length", 20)
-    refused(run("wavenet", *common), str(existing), "--force")
+    for temperature, name in ((1.0, "sample_000_2"), (0.5, "sample_000_3")):
+        result = ok(run("wavenet", *common, "--temperature", temperature))
+        assert f"{name}.wav" in result.stdout and len(wav(tmp_path / f"{name}.wav")) == 20
     assert existing.read_bytes() == b"my recording"
     ok(run("wavenet", *common, "--force"))
     assert len(wav(existing)) == 20
+
+
+def test_a_temperature_sweep_of_reconstructions_keeps_every_take(models, dataset, tmp_path):
+    note = dataset / "audio" / f"{NOTES[0][0]}.wav"
+    for temperature in (1.0, 0.5, 0.1):
+        ok(run("autoencoder", "reconstruct", "--model", models["autoencoder"], note,
+               "--seconds", 0.01, "--temperature", temperature, "--out", tmp_path))
+    stem = f"{NOTES[0][0]}_reconstruction"
+    assert sorted(p.name for p in tmp_path.glob("*.wav")) == [
+        f"{stem}.wav", f"{stem}_2.wav", f"{stem}_3.wav"]
 
 
 # sample/autoencoder.py
