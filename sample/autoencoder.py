@@ -140,6 +140,9 @@ def build_parser():
 def run_transfer(args, model, rate, max_samples):
     """Play the melody with every timbre asked for; WAVs, PNGs with the target pitch drawn
     over, and transfer.json with how well each follows the melody."""
+    if not (args.wavs or args.timbre or args.dataset):
+        raise chainer_wavenet.WaveNetError("transfer: no timbre to play the melody with; give "
+                                           "--timbre WAV (repeat for more) or --dataset DIR")
     target = transfer.load_target(args.melody, rate, args.top_voice).transposed(args.transpose)
     args.wavs = list(args.wavs) + args.timbre
     timbres = select(args, rate, limit=args.limit)

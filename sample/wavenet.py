@@ -1,4 +1,4 @@
-"""Generate audio from a trained WaveNet snapshot: WAV files and their spectrograms.
+"""Generate audio from a trained WaveNet, vocoder or student snapshot; or `evaluate` one.
 
     python sample/wavenet.py --model result/model.h5 --length 2s --batch 4
     python sample/wavenet.py --model result/vocoder/model.h5 --condition speech.wav
@@ -45,7 +45,11 @@ from chainer_wavenet.training.student_losses import recording_nll_bits
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="sample/wavenet.py evaluate --model M.h5 --dataset DIR [--split valid]: bits "
+               "per sample of each recording (and a vocoder's log-mel distance); "
+               "sample/wavenet.py evaluate --help for its flags")
     parser.add_argument("--model", required=True, help="model snapshot (.h5) written by training")
     parser.add_argument("--out", default="result/samples",
                         help="output folder (default %(default)s)")
@@ -136,7 +140,14 @@ def describe(model):
         layers = ", ".join(map(str, model.config.flow_layers))
         return (f"student (Parallel WaveNet): {len(model.config.flow_layers)} flows of "
                 f"{layers} layers, one parallel pass")
-    return "teacher (WaveNet): autoregressive, one sample at a time"
+    config = model.config
+    how = "autoregressive, one sample at a time"
+    if not config.local_channels:
+        return f"WaveNet: {how}"
+    if config.output == "logistic_mixture":
+        return (f"teacher (WaveNet): {how}; a mixture-of-logistics vocoder, the kind a student "
+                f"learns from")
+    return f"vocoder (WaveNet on mel frames): {how}"
 
 
 def conditioning(args, model, rate, primed):

@@ -172,3 +172,15 @@ def test_the_student_benchmark_times_a_given_student_beside_its_teacher(tmp_path
     assert run["parameters"]["teacher"] == sum(p.size for p in teacher.params())
     assert run["figures"]["mine.h5 1"] > 0
     assert "student mine.h5: 2 flows of 2, 2 layers" in result.stdout
+
+
+def test_a_student_given_to_the_autoencoder_commands_is_called_a_student(tmp_path, sine):
+    student = Student(dataclasses.replace(student_for(WaveNetConfig()), flow_layers=(1,),
+                                          residual_channels=4, dilation_channels=4,
+                                          skip_channels=4))
+    snapshot.save(tmp_path / "student.h5", student)
+    write_wav(tmp_path / "note.wav", sine(), RATE)
+    result = script("sample/autoencoder.py", "reconstruct", "--model", tmp_path / "student.h5",
+                    tmp_path / "note.wav", "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert "is a Parallel WaveNet student snapshot, not an autoencoder" in result.stderr

@@ -133,6 +133,14 @@ def test_wavenet_takes_seconds_as_the_other_commands_and_warns_of_a_bare_count(m
     assert "warning" not in quiet.stderr
 
 
+def test_help_and_names_say_what_each_model_and_command_is(models, tmp_path):
+    assert "evaluate" in ok(run("wavenet", "--help")).stdout
+    played = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--length", 8))
+    assert played.stdout.startswith("WaveNet: autoregressive") and "teacher" not in played.stdout
+    refused(run("autoencoder", "transfer", "--model", models["autoencoder"], "--melody",
+                "ode-to-joy", "--out", tmp_path), "--timbre")
+
+
 def test_wavenet_prime_and_speaker(models, tmp_path):
     prime = np.linspace(-0.5, 0.5, 300)
     write_wav(tmp_path / "prime.wav", prime, RATE)

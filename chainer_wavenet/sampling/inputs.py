@@ -21,6 +21,7 @@ from chainer_wavenet.datasets import nsynth
 from chainer_wavenet.datasets.conversion import Conversion
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.models.student import Student
 
 DEFAULT_SAMPLE_RATE = 16000
 MIDI_PITCHES = 128
@@ -58,7 +59,7 @@ def note_length(seconds, rate):
 def check_model(model, path, autoencoder):
     """WaveNetError unless ``model`` (loaded from ``path``) is the kind a command needs."""
     if autoencoder and not isinstance(model, WaveNetAutoencoder):
-        raise WaveNetError(f"{path}: is a WaveNet snapshot, not an autoencoder; "
+        raise WaveNetError(f"{path}: is {model_kind(model)} snapshot, not an autoencoder; "
                            f"use sample/wavenet.py")
     if not autoencoder and isinstance(model, WaveNetAutoencoder):
         raise WaveNetError(f"{path}: is an autoencoder snapshot; use sample/autoencoder.py")
@@ -66,6 +67,15 @@ def check_model(model, path, autoencoder):
         raise WaveNetError(f"{path}: this WaveNet needs local features at every step, and "
                            f"its snapshot does not say how to compute them (only mel "
                            f"features, from train/wavenet.py --mel, are known)")
+
+
+def model_kind(model):
+    """What a snapshot holds, in words: a Parallel WaveNet student, a mel vocoder, ..."""
+    if isinstance(model, WaveNetAutoencoder):
+        return "an autoencoder"
+    if isinstance(model, Student):
+        return "a Parallel WaveNet student"
+    return "a vocoder (a WaveNet on mel frames)" if model.config.local_channels else "a WaveNet"
 
 
 def parse_duration(text, rate, flag):
