@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 import chainer_wavenet  # noqa: F401  (before chainer)
 from chainer_wavenet import cli, evaluations
+from chainer_wavenet.audio.pitch_estimate import midi_to_hz, weak_fundamental
 from chainer_wavenet.audio.wav import write_wav
 from chainer_wavenet.datasets import melody
 from chainer_wavenet.device import add_device_arguments, get_device
@@ -305,6 +306,11 @@ def with_estimated_pitch(note, rate):
     pitch, cents = estimate
     print(f"{note.where}: pitch estimated as MIDI {pitch} ({cents:+.0f} cents); --pitch "
           f"sets it")
+    f0 = float(midi_to_hz(pitch + cents / 100))
+    if weak_fundamental(note.read(), rate, f0):
+        print(f"warning: {note.where}: almost no energy at the estimated pitch's {f0:.0f} Hz: "
+              f"it may be a chord or hold no single pitch, and MIDI {pitch} may be wrong; "
+              f"give the note's pitch with --pitch", file=sys.stderr)
     return dataclasses.replace(note, pitch=pitch)
 
 

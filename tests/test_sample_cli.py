@@ -141,6 +141,19 @@ def test_help_and_names_say_what_each_model_and_command_is(models, tmp_path):
                 "ode-to-joy", "--out", tmp_path), "--timbre")
 
 
+@pytest.mark.parametrize("midi, warned", [((60, 64, 67), True), ((60,), False), ((45,), False)])
+def test_a_chord_s_estimated_pitch_is_flagged_and_a_note_s_is_not(models, tmp_path, midi,
+                                                                   warned):
+    t = np.arange(RATE) / RATE
+    tone = sum(0.5 ** k * np.sin(2 * np.pi * k * 440 * 2 ** ((m - 69) / 12) * t)
+               for m in midi for k in (1, 2, 3)) / (2 * len(midi))
+    write_wav(tmp_path / "in.wav", tone, RATE)
+    result = ok(run("autoencoder", "reconstruct", "--model", models["autoencoder"],
+                    tmp_path / "in.wav", "--seconds", 0.01, "--out", tmp_path / "out"))
+    assert "pitch estimated as MIDI" in result.stdout
+    assert ("may be a chord" in result.stderr and "--pitch" in result.stderr) == warned
+
+
 def test_wavenet_prime_and_speaker(models, tmp_path):
     prime = np.linspace(-0.5, 0.5, 300)
     write_wav(tmp_path / "prime.wav", prime, RATE)
