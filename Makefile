@@ -107,6 +107,7 @@ demo: $(DATASET) $(VENV)/.installed
 	@echo "== done: listen to $(RESULT)/samples/*.wav; plots in $(RESULT)/*.png," \
 		"$(RESULT)/samples/*.png, $(RESULT)/embeddings/*.png; pitch and spectral" \
 		"distance of every validation note in $(RESULT)/evaluation/"
+	@echo "== to run the README's python commands, first: source $(VENV)/bin/activate"
 
 # Rendered once; delete the folder to render again.
 $(DATASET): | $(VENV)/.installed

@@ -40,6 +40,11 @@ CONFIGS = {
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+# Where runs write their JSON unless --out says otherwise: an untracked folder, so that a
+# run leaves the clone clean; benchmarks/results/ holds the figures the docs quote.
+RESULTS = os.path.join(ROOT, "result", "benchmarks")
+
+
 def add_arguments(parser, out_name):
     parser.add_argument("--config", choices=sorted(CONFIGS), default="S",
                         help="named model size (default S)")
@@ -52,7 +57,7 @@ def add_arguments(parser, out_name):
                         help="times the thread counts take turns; figures are medians over "
                              "the rounds (default 1)")
     parser.add_argument("--out", default=None,
-                        help=f"JSON file to write (default benchmarks/results/"
+                        help=f"JSON file to write (default result/benchmarks/"
                              f"{out_name}-CONFIG-DEVICE.json)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     add_device_arguments(parser)
@@ -179,8 +184,7 @@ def child_main(args, measure_all):
 def write_json(args, kind, runs, settings):
     """Write every run to ``--out`` and say where."""
     device = "gpu" if args.gpu >= 0 or args.device else "cpu"
-    path = args.out or os.path.join(ROOT, "benchmarks", "results",
-                                    f"{kind}-{args.config}-{device}.json")
+    path = args.out or os.path.join(RESULTS, f"{kind}-{args.config}-{device}.json")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     payload = {"command": " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]]),
                "config": args.config, "config_description": CONFIGS[args.config][1],

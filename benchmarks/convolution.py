@@ -80,7 +80,7 @@ def build_parser():
     parser.add_argument("--rounds", type=int, default=3, help="times the forms take turns; "
                         "figures are medians over the rounds (default 3)")
     parser.add_argument("--out", default=None, help="JSON file to write (default "
-                        "benchmarks/results/convolution-CONFIG-DEVICE.json)")
+                        "result/benchmarks/convolution-CONFIG-DEVICE.json)")
     common.add_device_arguments(parser)
     return parser
 

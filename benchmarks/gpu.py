@@ -50,7 +50,7 @@ def build_parser():
     parser.add_argument("--quick", action="store_true",
                         help="small configs and sizes: checks that every step runs")
     parser.add_argument("--out", default=None,
-                        help="JSON file to write (default benchmarks/results/gpu-DEVICE.json)")
+                        help="JSON file to write (default result/benchmarks/gpu-DEVICE.json)")
     add_device_arguments(parser)
     return parser
 
@@ -193,7 +193,7 @@ def main():
           f"{sizes['max batch']}")
     print(table(figures, sizes, name, args.quick))
     stem = f"gpu-{'quick-' if args.quick else ''}{device.xp.__name__}"
-    path = args.out or os.path.join(common.ROOT, "benchmarks", "results", f"{stem}.json")
+    path = args.out or os.path.join(common.RESULTS, f"{stem}.json")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump({"command": " ".join(sys.argv), "device": name, "machine": common.machine(),

@@ -48,8 +48,8 @@ def build_parser():
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="tries of each run; the fastest counts (default 3)")
-    parser.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "results", "mpi.json"),
-                        help="where to write the results (default benchmarks/results/mpi.json)")
+    parser.add_argument("--json", default=os.path.join(ROOT, "result", "benchmarks", "mpi.json"),
+                        help="where to write the results (default result/benchmarks/mpi.json)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--communicator", default=None, help=argparse.SUPPRESS)
     return parser

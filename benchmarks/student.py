@@ -2,6 +2,7 @@
 
     python benchmarks/student.py [--config S] [--students S paper] [--batch 1 4] [--seconds 1]
     python benchmarks/student.py --quick          # tiny sizes, for the tests
+    python benchmarks/student.py --model result/student/model.h5   # your own student
 
 The teacher is the named config (default S) conditioned on 80 mel bands every 256 samples,
 predicting a mixture of 10 logistics, generating one sample at a time (the library's
@@ -10,6 +11,8 @@ alike) plays ``--seconds`` of audio in one parallel pass (``Student.generate``),
 stream and batched. All on the same random mel features, timed in the same process;
 the table gives samples per second (batch x samples / time), the student's ratio to the
 teacher's batch-1 figure, and how many times faster than real time it plays.
+With ``--model`` a trained student is timed instead of the presets, beside the teacher its
+snapshot names (or, when that file is not here, the named config's teacher).
 """
 
 import argparse
@@ -22,6 +25,7 @@ import common  # sets chainer up: first
 # isort: split
 import numpy as np
 
+from chainer_wavenet import snapshot
 from chainer_wavenet.models.config import STUDENT_PRESETS, student_for, with_output
 from chainer_wavenet.models.student import Student
 from chainer_wavenet.models.wavenet import WaveNet
@@ -42,6 +46,9 @@ def build_parser():
                         help="seconds of 16 kHz audio per student stream (default 1)")
     parser.add_argument("--teacher-length", type=int,
                         help="samples the teacher generates in a timed run (default 2000)")
+    parser.add_argument("--model", metavar="STUDENT.h5",
+                        help="time this student snapshot (train/student.py's model.h5) "
+                             "instead of the presets")
     parser.add_argument("--quick", action="store_true",
                         help="small teacher and student, a few hundred samples, one run")
     return parser
@@ -54,10 +61,35 @@ def teacher_config(name):
     return with_output(config, "logistic_mixture", 10)
 
 
-def mel_features(batch, samples, seed=0):
-    frames = -(-samples // MEL_HOP)
+def mel_features(batch, samples, seed=0, bands=MEL_BANDS, hop=MEL_HOP):
+    frames = -(-samples // hop)
     rng = np.random.default_rng(seed)
-    return rng.normal(size=(batch, MEL_BANDS, frames)).astype(np.float32)
+    return rng.normal(size=(batch, bands, frames)).astype(np.float32)
+
+
+def students(args, teacher_conf):
+    """(name, student) to time: the --model snapshot, or the presets for ``teacher_conf``."""
+    if args.model is None:
+        return [(name, Student(student_for(teacher_conf, name))) for name in args.students]
+    return [(os.path.basename(args.model), load_student(args.model))]
+
+
+def load_student(path):
+    student = snapshot.load(path)
+    if not isinstance(student, Student):
+        raise SystemExit(f"error: --model {path}: is not a Parallel WaveNet student "
+                         f"(train/student.py writes those)")
+    return student
+
+
+def teacher_of(args):
+    """The teacher to time: the --model student's own, if its file is here, else the named
+    config's."""
+    if args.model is not None:
+        path = load_student(args.model).metadata.get("teacher")
+        if path and os.path.isfile(path):
+            return snapshot.load(path)
+    return WaveNet(teacher_config(args.config))
 
 
 def playing(student, length, batch, features):
@@ -67,36 +99,42 @@ def playing(student, length, batch, features):
 
 def measure_all(args, device):
     np.random.seed(0)
-    teacher = WaveNet(teacher_config(args.config))
+    teacher = teacher_of(args)
     teacher.to_device(device)
     xp = teacher.xp
     figures = {}
-    features = xp.asarray(mel_features(1, args.teacher_length + 1))
+    bands, hop = teacher.config.local_channels, teacher.config.local_hop
+    features = xp.asarray(mel_features(1, args.teacher_length + 1, bands=bands, hop=hop))
     timing = common.measure(lambda: generate(teacher, args.teacher_length, 1, 1.0,
                                              local_features=features, seed=0),
                             args.repeat, device)
     figures["teacher"] = args.teacher_length / timing["wall_s"]
     parameters = {"teacher": common.parameter_count(teacher)}
+    layers = {}
     length = round(args.seconds * SAMPLE_RATE)
-    for name in args.students:
-        student = Student(student_for(teacher.config, name))
+    for name, student in students(args, teacher.config):
         student.to_device(device)
         parameters[name] = common.parameter_count(student)
+        layers[name] = [list(student.config.flow_layers), student.config.residual_channels]
         for batch in args.batch:
-            features = xp.asarray(mel_features(batch, length))
+            features = xp.asarray(mel_features(batch, length, bands=bands, hop=hop))
             timing = common.measure(playing(student, length, batch, features), args.repeat,
                                     device)
             speed = batch * length / timing["wall_s"]
             figures[f"{name} {batch}"] = speed
             figures[f"{name} {batch} ratio"] = speed / figures["teacher"]
             figures[f"{name} {batch} real time"] = speed / SAMPLE_RATE
-    return {"figures": figures, "parameters": parameters}
+    return {"figures": figures, "parameters": parameters, "layers": layers,
+            "teacher_mel": [bands, hop]}
 
 
 def main():
     args = build_parser().parse_args()
     if args.quick:
         args.config, args.repeat = "small", 1
+    if args.model is not None:
+        load_student(args.model)  # refused here, before any child starts
+        args.students = [os.path.basename(args.model)]
     args.students = args.students or (["small"] if args.quick else ["S", "paper"])
     args.batch = args.batch or [1, 4]
     args.seconds = args.seconds or (0.02 if args.quick else 1.0)
@@ -105,14 +143,14 @@ def main():
     if runs is None:
         return
     parameters = runs[0]["parameters"]
-    print(f"teacher: config {args.config} with {MEL_BANDS} mel bands per {MEL_HOP} samples "
-          f"and a mixture of 10 logistics, {parameters['teacher']:,} parameters")
+    bands, hop = runs[0]["teacher_mel"]
+    print(f"teacher: {args.model and 'its own or '}config {args.config}, {bands} mel bands per "
+          f"{hop} samples, a mixture of logistics, {parameters['teacher']:,} parameters")
     rows = [("teacher, batch 1, samples/s", "teacher", ",.0f")]
     for name in args.students:
-        layers = STUDENT_PRESETS[name].flow_layers
+        layers, channels = runs[0]["layers"][name]
         print(f"student {name}: {len(layers)} flows of {', '.join(map(str, layers))} layers, "
-              f"{STUDENT_PRESETS[name].residual_channels} channels, "
-              f"{parameters[name]:,} parameters")
+              f"{channels} channels, {parameters[name]:,} parameters")
         for batch in args.batch:
             rows += [(f"student {name}, batch {batch}, samples/s", f"{name} {batch}", ",.0f"),
                      ("  / teacher batch 1", f"{name} {batch} ratio", ",.1f"),
@@ -123,7 +161,7 @@ def main():
     common.write_json(args, "student", runs, {
         "students": args.students, "batch": args.batch, "seconds": args.seconds,
         "teacher_length": args.teacher_length, "repeat": args.repeat, "rounds": args.rounds,
-        "mel": [MEL_BANDS, MEL_HOP], "quick": args.quick})
+        "mel": [bands, hop], "quick": args.quick, "model": args.model})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Use a trained WaveNet autoencoder: encode notes, resynthesize them, change pitch, morph.
 
     python sample/autoencoder.py encode --model M.h5 --dataset data/nsynth --split valid
+    python sample/autoencoder.py decode --model M.h5 --z result/samples/embeddings.h5
     python sample/autoencoder.py reconstruct --model M.h5 note.wav --pitch 60
     python sample/autoencoder.py pitch --model M.h5 --dataset DIR --note NAME --pitches 48,55
     python sample/autoencoder.py interpolate --model M.h5 a.wav b.wav --pitch 60 --steps 5
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 
 import chainer_wavenet  # noqa: F401  (before chainer)
 from chainer_wavenet import cli, evaluations
+from chainer_wavenet.audio.pitch_estimate import midi_to_hz, weak_fundamental
 from chainer_wavenet.audio.wav import write_wav
 from chainer_wavenet.datasets import melody
 from chainer_wavenet.device import add_device_arguments, get_device
@@ -35,19 +37,34 @@ from chainer_wavenet.sampling.listening_page import write_listening_page
 from chainer_wavenet.visualizations import plots
 
 
-def common_arguments():
+def common_arguments(notes=True, sampling=True):
+    """The flags of a command: ``notes`` it reads (WAVs or a dataset), and ``sampling``
+    flags for commands that decode."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--model", required=True, help="autoencoder snapshot (.h5)")
     parser.add_argument("--out", default="result/samples",
                         help="output folder (default %(default)s)")
-    parser.add_argument("--temperature", type=float, default=1.0,
-                        help="softmax temperature: 1 = the model's distribution, < 1 sharper")
+    if sampling:
+        parser.add_argument("--temperature", type=float, default=1.0,
+                            help="softmax temperature: 1 = the model's distribution, < 1 "
+                                 "sharper")
+        parser.add_argument("--seed", type=int, help="random seed, for repeatable output")
+    else:
+        parser.set_defaults(temperature=1.0, seed=None)
     sampling_inputs.add_ema_argument(parser)
     parser.add_argument("--batch", type=int, default=1,
                         help="notes encoded or decoded in one pass (default 1)")
-    parser.add_argument("--seed", type=int, help="random seed, for repeatable output")
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
-    parser.add_argument("wavs", nargs="*", metavar="WAV", help="input notes as WAV files")
+    add_device_arguments(parser)
+    cli.add_common_arguments(parser)
+    if notes:
+        add_note_arguments(parser)
+    return parser
+
+
+def add_note_arguments(parser):
+    parser.add_argument("wavs", nargs="*", metavar="WAV",
+                        help="input notes as audio files (WAV, FLAC, OGG, MP3, AIFF)")
     parser.add_argument("--dataset", metavar="DIR", help="NSynth-layout folder instead of WAVs")
     parser.add_argument("--split", help="split of --dataset: train, valid or test")
     parser.add_argument("--note", action="append", metavar="NAME",
@@ -58,9 +75,6 @@ def common_arguments():
                              "their f0); replaces a dataset note's pitch")
     parser.add_argument("--seconds", type=float,
                         help="use only the first seconds of each note (default: all of it)")
-    add_device_arguments(parser)
-    cli.add_common_arguments(parser)
-    return parser
 
 
 def build_parser():
@@ -68,10 +82,22 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # A parent parser's actions are shared by its children: each command gets its own, so
     # that one command's defaults (evaluate's --seconds) are not every command's.
-    encode = commands.add_parser("encode", parents=[common_arguments()], help="notes -> z")
+    encode = commands.add_parser(
+        "encode", parents=[common_arguments(sampling=False)],
+        help="notes -> z (embeddings.h5: z, names, pitches; --pitch is stored for WAVs)")
     encode.add_argument("--limit", type=int, help="only the first N notes")
     encode.add_argument("--format", choices=("h5", "npy"), default="h5",
                         help="one embeddings.h5 (default) or one .npy per note")
+    decode = commands.add_parser(
+        "decode", parents=[common_arguments(notes=False)],
+        help="z written by encode (edited or not) -> audio")
+    decode.add_argument("--z", required=True, metavar="FILE",
+                        help="embeddings.h5 or a note's .npy, as encode writes them")
+    decode.add_argument("--pitch", type=int,
+                        help="MIDI pitch 0..127 to play every note at (default: the pitch "
+                             "stored with each z; needed for a .npy)")
+    decode.add_argument("--limit", type=int, help="only the first N notes")
+    decode.set_defaults(seconds=None)
     reconstruct = commands.add_parser("reconstruct", parents=[common_arguments()],
                                       help="notes -> z -> audio at their own pitch")
     reconstruct.add_argument("--limit", type=int, help="only the first N notes")
@@ -116,6 +142,9 @@ def build_parser():
 def run_transfer(args, model, rate, max_samples):
     """Play the melody with every timbre asked for; WAVs, PNGs with the target pitch drawn
     over, and transfer.json with how well each follows the melody."""
+    if not (args.wavs or args.timbre or args.dataset):
+        raise chainer_wavenet.WaveNetError("transfer: no timbre to play the melody with; give "
+                                           "--timbre WAV (repeat for more) or --dataset DIR")
     target = transfer.load_target(args.melody, rate, args.top_voice).transposed(args.transpose)
     args.wavs = list(args.wavs) + args.timbre
     timbres = select(args, rate, limit=args.limit)
@@ -240,7 +269,24 @@ def plan_interpolate(args, model, rate, max_samples):
     return stems, list(zs), [a.pitch] * args.steps, [None] * args.steps
 
 
-PLANS = {"reconstruct": plan_reconstruct, "pitch": plan_pitch, "interpolate": plan_interpolate}
+def plan_decode(args, model, rate, max_samples):
+    embeddings = sampling_inputs.read_embeddings(args.z, model)
+    if args.limit is not None and args.limit < 1:
+        raise chainer_wavenet.WaveNetError(f"--limit must be >= 1, got {args.limit}")
+    names = embeddings.names[:args.limit]
+    pitches = embeddings.pitches[:len(names)]
+    if args.pitch is not None:
+        pitches = [sampling_inputs.check_pitch(args.pitch)] * len(names)
+    for name, pitch in zip(names, pitches, strict=True):
+        if pitch is None:
+            raise chainer_wavenet.WaveNetError(f"--z {args.z}: no pitch stored for {name!r}; "
+                                               f"give one with --pitch")
+    stems = [f"{name}_decoded" for name in names]
+    return stems, embeddings.zs[:len(names)], pitches, [None] * len(names)
+
+
+PLANS = {"reconstruct": plan_reconstruct, "pitch": plan_pitch, "interpolate": plan_interpolate,
+         "decode": plan_decode}
 
 
 def select(args, rate, limit=None, count=None, need_pitch=False):
@@ -259,6 +305,11 @@ def with_estimated_pitch(note, rate):
     pitch, cents = estimate
     print(f"{note.where}: pitch estimated as MIDI {pitch} ({cents:+.0f} cents); --pitch "
           f"sets it")
+    f0 = float(midi_to_hz(pitch + cents / 100))
+    if weak_fundamental(note.read(), rate, f0):
+        print(f"warning: {note.where}: almost no energy at the estimated pitch's {f0:.0f} Hz: "
+              f"it may be a chord or hold no single pitch, and MIDI {pitch} may be wrong; "
+              f"give the note's pitch with --pitch", file=sys.stderr)
     return dataclasses.replace(note, pitch=pitch)
 
 
@@ -283,7 +334,7 @@ def main(args):
 def resynthesize(args, model, rate, stems, zs, pitches, originals):
     """Decode each z at its pitch; write <stem>.wav and a spectrogram (beside the original)."""
     out = ensure_output_dir(args.out)
-    sampling_outputs.check_free(out, stems, args.force)
+    stems = sampling_outputs.unused_stems(out, stems, args.force)
     start = time.perf_counter()
     audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature, args.seed)
     seconds = time.perf_counter() - start

@@ -1,4 +1,4 @@
-"""Generate audio from a trained WaveNet snapshot: WAV files and their spectrograms.
+"""Generate audio from a trained WaveNet, vocoder or student snapshot; or `evaluate` one.
 
     python sample/wavenet.py --model result/model.h5 --length 2s --batch 4
     python sample/wavenet.py --model result/vocoder/model.h5 --condition speech.wav
@@ -30,7 +30,7 @@ import chainer_wavenet  # noqa: F401  (before chainer)
 from chainer_wavenet import cli, evaluations
 from chainer_wavenet.audio import quantization
 from chainer_wavenet.audio.mel import log_mel
-from chainer_wavenet.datasets.folder import load_folder
+from chainer_wavenet.datasets.folder import load_folder, relative_name
 from chainer_wavenet.device import add_device_arguments, get_device
 from chainer_wavenet.files import ensure_output_dir
 from chainer_wavenet.models.student import Student, synthesize
@@ -45,13 +45,21 @@ from chainer_wavenet.training.student_losses import recording_nll_bits
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="sample/wavenet.py evaluate --model M.h5 --dataset DIR [--split valid]: bits "
+               "per sample of each recording (and a vocoder's log-mel distance); "
+               "sample/wavenet.py evaluate --help for its flags")
     parser.add_argument("--model", required=True, help="model snapshot (.h5) written by training")
     parser.add_argument("--out", default="result/samples",
                         help="output folder (default %(default)s)")
-    parser.add_argument("--length",
-                        help="new samples per file, or seconds with an s suffix (default 1s; "
-                             "with --condition, the rest of that file)")
+    duration = parser.add_mutually_exclusive_group()
+    duration.add_argument("--length",
+                          help="new samples per file, or seconds with an s suffix (default 1s; "
+                               "with --condition, the rest of that file)")
+    duration.add_argument("--seconds", type=float,
+                          help="new seconds per file, as the other sample commands say it "
+                               "(--seconds 2 is --length 2s)")
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="1 = the model's distribution, < 1 sharper (softmax: logits / T; "
                              "mixture: weight logits / T and scales x T)")
@@ -78,6 +86,8 @@ def main(args):
     check_generation_args(1, args.batch, args.temperature)
     if args.seed is not None and args.seed < 0:
         raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
+    if args.seconds is not None:
+        args.length = f"{args.seconds}s"
     if args.prime_length is not None and args.prime is None:
         raise chainer_wavenet.WaveNetError("--prime-length needs --prime WAV")
     model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
@@ -98,9 +108,14 @@ def main(args):
         print(f"priming with the first {len(prime)} samples of {args.prime}")
     features, length, recording = conditioning(args, model, rate,
                                                0 if prime is None else len(prime))
+    if args.length is not None and length < model.receptive_field:
+        print(f"warning: --length {args.length} is {length} samples ({length / rate:.3f} s), "
+              f"less than one receptive field of the model ({model.receptive_field} samples); "
+              f"for seconds write --length {args.length}s or --seconds {args.length}",
+              file=sys.stderr)
     out = ensure_output_dir(args.out)
-    stems = [f"sample_{i:03d}" for i in range(args.batch)]
-    sampling_outputs.check_free(out, stems, args.force)
+    stems = sampling_outputs.unused_stems(out, [f"sample_{i:03d}" for i in range(args.batch)],
+                                          args.force)
 
     start = time.perf_counter()
     if student:
@@ -125,7 +140,14 @@ def describe(model):
         layers = ", ".join(map(str, model.config.flow_layers))
         return (f"student (Parallel WaveNet): {len(model.config.flow_layers)} flows of "
                 f"{layers} layers, one parallel pass")
-    return "teacher (WaveNet): autoregressive, one sample at a time"
+    config = model.config
+    how = "autoregressive, one sample at a time"
+    if not config.local_channels:
+        return f"WaveNet: {how}"
+    if config.output == "logistic_mixture":
+        return (f"teacher (WaveNet): {how}; a mixture-of-logistics vocoder, the kind a student "
+                f"learns from")
+    return f"vocoder (WaveNet on mel frames): {how}"
 
 
 def conditioning(args, model, rate, primed):
@@ -166,6 +188,10 @@ def build_evaluate_parser():
                         help="WAV files, or one subfolder of WAVs per speaker, as for training")
     parser.add_argument("--out", default="result/evaluation",
                         help="output folder (default %(default)s)")
+    parser.add_argument("--split", choices=("all", "train", "valid"), default="all",
+                        help="which files of --dataset: all (default), or those training held "
+                             "out for validation (valid) or trained on (train), as the "
+                             "snapshot records them")
     parser.add_argument("--limit", type=int, help="only the first N files")
     parser.add_argument("--seconds", type=float, default=1.0,
                         help="a vocoder resynthesizes this much of each file (default 1)")
@@ -191,11 +217,12 @@ def evaluate(args):
     length = sampling_inputs.note_length(args.seconds, rate)
     config = model.config
     folder = load_folder(args.dataset, rate, config.n_classes, quantization=config.quantization)
+    chosen = split_files(model, folder, args)
     out = ensure_output_dir(args.out)
     sampling_outputs.check_free(out, ["evaluation"], args.force, (".json",))
     rows = []
-    count = len(folder) if args.limit is None else min(args.limit, len(folder))
-    for i in tqdm(range(count), desc="evaluating", unit="file"):
+    count = len(chosen) if args.limit is None else min(args.limit, len(chosen))
+    for i in tqdm(chosen[:count], desc="evaluating", unit="file"):
         classes, path = np.asarray(folder.waveforms[i]), folder.paths[i]
         speaker = None if folder.speakers is None else folder.speaker_names[folder.speakers[i]]
         global_id = sampling_inputs.speaker_id(model, speaker)
@@ -218,13 +245,38 @@ def evaluate(args):
         rows.append(row)
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
                "kind": "student" if isinstance(model, Student) else "wavenet",
-               "settings": {"dataset": args.dataset, "seconds": args.seconds,
+               "settings": {"dataset": args.dataset, "split": args.split,
+                            "seconds": args.seconds,
                             "temperature": args.temperature, "seed": args.seed},
                "summary": evaluation.recording_summary(rows), "files": rows}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
     print(evaluation.recording_table(results["summary"]))
     print(f"wrote {out / 'evaluation.json'}" + (f" and {count} resyntheses (WAV + PNG) in {out}"
                                                if mel is not None else ""))
+
+
+def split_files(model, folder, args):
+    """Indices of ``folder``'s files that --split asks for, by the split the snapshot holds."""
+    if args.split == "all":
+        return list(range(len(folder)))
+    split = model.metadata.get("split")
+    if split is None:
+        raise chainer_wavenet.WaveNetError(
+            f"--split {args.split}: {args.model} records no validation split (trained before "
+            f"splits were stored, or not by train/wavenet.py); use --split all")
+    if split["single_file"]:
+        raise chainer_wavenet.WaveNetError(
+            f"--split {args.split}: {args.model} held out the last "
+            f"{split['validation_fraction']:g} of its one training file, not whole files; "
+            f"use --split all")
+    held = set(split["validation_files"])
+    names = [relative_name(path, args.dataset) for path in folder.paths]
+    missing = sorted(held - set(names))
+    if missing:
+        raise chainer_wavenet.WaveNetError(
+            f"--dataset {args.dataset}: lacks {len(missing)} of the files {args.model} held out "
+            f"for validation ({missing[0]}, ...); give the folder it was trained on")
+    return [i for i, name in enumerate(names) if (name in held) == (args.split == "valid")]
 
 
 def play(model, length, temperature, speaker, seed, features):

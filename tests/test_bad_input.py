@@ -132,15 +132,15 @@ def with_nan():
 
 BAD_WAVS = {  # name: (bytes of the file, what the message says)
     "corrupt": (lambda: bytes(np.random.default_rng(0).integers(0, 256, 3000, np.uint8)),
-                "not a readable WAV file"),
-    "empty": (lambda: b"", "not a readable WAV file"),
+                "not a readable audio file"),
+    "empty": (lambda: b"", "not a readable audio file"),
     "header-only": (lambda: wav_bytes(np.zeros(0)), "holds no audio"),
     "truncated": (lambda: wav_bytes()[:2000], "truncated WAV"),
     "too-low-rate": (lambda: wav_bytes(rate=1000), "too low to train on"),
     "nan": (with_nan, "NaN or infinite"),
     "float-beyond-full-scale": (lambda: wav_bytes(4 * tone(), subtype="FLOAT"),
                                 "outside [-1, 1]"),
-    "flac-named-wav": (lambda: wav_bytes(format="FLAC"), "is a FLAC file, not a WAV"),
+    "au-named-wav": (lambda: wav_bytes(format="AU"), "is a AU file; export it as WAV"),
     "shorter-than-receptive-field": (lambda: wav_bytes(tone(300)),
                                      "too short for the receptive field of 511"),
 }
@@ -218,7 +218,7 @@ def test_dataset_folder_missing_or_without_wavs(capsys, tmp_path, out):
             names=[tmp_path / "none", "not found"])
     (tmp_path / "empty").mkdir()
     refused(capsys, tmp_path, "train/wavenet", "--dataset", tmp_path / "empty", "--out", out,
-            names=[tmp_path / "empty", "no .wav files"])
+            names=[tmp_path / "empty", "no audio files (.wav, .flac"])
 
 
 # NSynth layout

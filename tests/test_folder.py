@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import soundfile
 
 from chainer_wavenet.audio import mu_law
 from chainer_wavenet.audio.wav import read_wav
@@ -64,12 +65,22 @@ def test_file_as_root(make_wav):
     assert str(path) in str(error.value)
 
 
-def test_folder_without_wavs_says_where_it_looked(tmp_path):
+def test_folder_without_audio_says_where_it_looked_and_what_it_looked_for(tmp_path):
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "song.mp3").write_bytes(b"id3")
-    with pytest.raises(WaveNetError, match="no .wav files") as error:
+    (tmp_path / "sub" / "notes.txt").write_text("not audio")
+    with pytest.raises(WaveNetError, match=r"no audio files \(.wav, .flac, .ogg, .*\.mp3") as error:
         load_folder(tmp_path, 16000)
     assert str(tmp_path) in str(error.value)
+
+
+def test_a_folder_of_mp3_ogg_and_aiff_files_is_loaded(tmp_path, sine):
+    for name, format, subtype in (("a.mp3", "MP3", "MPEG_LAYER_III"),
+                                  ("b.ogg", "OGG", "VORBIS"), ("c.aiff", "AIFF", "PCM_16")):
+        soundfile.write(tmp_path / name, sine(samples=8000), 16000, format=format,
+                        subtype=subtype)
+    data = load_folder(tmp_path, 16000)
+    assert [p.name for p in data.paths] == ["a.mp3", "b.ogg", "c.aiff"]
+    assert [len(w) for w in data.waveforms] == [8000] * 3
 
 
 def test_bad_file_is_named(tmp_path, make_wav):

@@ -122,6 +122,38 @@ def test_wavenet_writes_files(models, tmp_path):
         "sample_000.png", "sample_000.wav", "sample_001.png", "sample_001.wav"]
 
 
+def test_wavenet_takes_seconds_as_the_other_commands_and_warns_of_a_bare_count(models,
+                                                                              tmp_path):
+    ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--seconds", 0.01))
+    assert len(wav(tmp_path / "sample_000.wav")) == 160
+    result = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--length", 5))
+    assert "--length 5 is 5 samples" in result.stderr and "receptive field" in result.stderr
+    assert "--seconds 5" in result.stderr
+    quiet = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--length", 8))
+    assert "warning" not in quiet.stderr
+
+
+def test_help_and_names_say_what_each_model_and_command_is(models, tmp_path):
+    assert "evaluate" in ok(run("wavenet", "--help")).stdout
+    played = ok(run("wavenet", "--model", models["wavenet"], "--out", tmp_path, "--length", 8))
+    assert played.stdout.startswith("WaveNet: autoregressive") and "teacher" not in played.stdout
+    refused(run("autoencoder", "transfer", "--model", models["autoencoder"], "--melody",
+                "ode-to-joy", "--out", tmp_path), "--timbre")
+
+
+@pytest.mark.parametrize("midi, warned", [((60, 64, 67), True), ((60,), False), ((45,), False)])
+def test_a_chord_s_estimated_pitch_is_flagged_and_a_note_s_is_not(models, tmp_path, midi,
+                                                                   warned):
+    t = np.arange(RATE) / RATE
+    tone = sum(0.5 ** k * np.sin(2 * np.pi * k * 440 * 2 ** ((m - 69) / 12) * t)
+               for m in midi for k in (1, 2, 3)) / (2 * len(midi))
+    write_wav(tmp_path / "in.wav", tone, RATE)
+    result = ok(run("autoencoder", "reconstruct", "--model", models["autoencoder"],
+                    tmp_path / "in.wav", "--seconds", 0.01, "--out", tmp_path / "out"))
+    assert "pitch estimated as MIDI" in result.stdout
+    assert ("may be a chord" in result.stderr and "--pitch" in result.stderr) == warned
+
+
 def test_wavenet_prime_and_speaker(models, tmp_path):
     prime = np.linspace(-0.5, 0.5, 300)
     write_wav(tmp_path / "prime.wav", prime, RATE)
@@ -152,14 +184,26 @@ def test_bad_input_is_one_line_and_exit_2(models, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_existing_output_needs_force(models, tmp_path):
+def test_existing_output_is_kept_and_a_new_name_taken_unless_force(models, tmp_path):
     existing = tmp_path / "sample_000.wav"
     existing.write_bytes(b"my recording")
     common = ("--model", models["wavenet"], "--out", tmp_path, "--length", 20)
-    refused(run("wavenet", *common), str(existing), "--force")
+    for temperature, name in ((1.0, "sample_000_2"), (0.5, "sample_000_3")):
+        result = ok(run("wavenet", *common, "--temperature", temperature))
+        assert f"{name}.wav" in result.stdout and len(wav(tmp_path / f"{name}.wav")) == 20
     assert existing.read_bytes() == b"my recording"
     ok(run("wavenet", *common, "--force"))
     assert len(wav(existing)) == 20
+
+
+def test_a_temperature_sweep_of_reconstructions_keeps_every_take(models, dataset, tmp_path):
+    note = dataset / "audio" / f"{NOTES[0][0]}.wav"
+    for temperature in (1.0, 0.5, 0.1):
+        ok(run("autoencoder", "reconstruct", "--model", models["autoencoder"], note,
+               "--seconds", 0.01, "--temperature", temperature, "--out", tmp_path))
+    stem = f"{NOTES[0][0]}_reconstruction"
+    assert sorted(p.name for p in tmp_path.glob("*.wav")) == [
+        f"{stem}.wav", f"{stem}_2.wav", f"{stem}_3.wav"]
 
 
 # sample/autoencoder.py
@@ -184,6 +228,45 @@ def test_encode_wavs_to_npy(models, dataset, tmp_path):
            "--seconds", 0.1, "--out", tmp_path, *sorted((dataset / "audio").iterdir())[:2]))
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{n[0]}.npy" for n in NOTES[:2]]
     assert np.load(tmp_path / f"{NOTES[0][0]}.npy").shape == (4, 1600 // HOP)
+
+
+def test_decode_plays_edited_embeddings_at_their_stored_or_given_pitch(models, dataset,
+                                                                     tmp_path):
+    ok(run("autoencoder", "encode", "--model", models["autoencoder"], "--dataset", dataset,
+           "--seconds", 0.05, "--out", tmp_path / "z"))
+    embeddings = tmp_path / "z" / "embeddings.h5"
+    with h5py.File(embeddings, "r+") as f:
+        f["z"][...] = f["z"][:] * 0.5
+        edited = f["z"][:]
+    ok(run("autoencoder", "decode", "--model", models["autoencoder"], "--z", embeddings,
+           "--limit", 2, "--out", tmp_path / "out", *SHARP))
+    expected = decoded(models["autoencoder"], list(edited[:2]), [NOTES[0][1], NOTES[1][1]])
+    for (name, _, _), audio in zip(NOTES[:2], expected, strict=True):
+        assert_written(tmp_path / "out" / f"{name}_decoded.wav", audio)
+    assert len(list((tmp_path / "out").iterdir())) == 4
+    np.save(tmp_path / "note.npy", edited[2])
+    refused(run("autoencoder", "decode", "--model", models["autoencoder"], "--z",
+                tmp_path / "note.npy", "--out", tmp_path / "npy"), "--pitch", "note.npy")
+    ok(run("autoencoder", "decode", "--model", models["autoencoder"], "--z",
+           tmp_path / "note.npy", "--pitch", 50, "--out", tmp_path / "npy", *SHARP))
+    assert_written(tmp_path / "npy" / "note_decoded.wav",
+                   decoded(models["autoencoder"], [edited[2]], [50])[0])
+
+
+def test_encode_reads_mp3_and_ogg_notes(models, dataset, tmp_path):
+    audio = note_audio(dataset, 0, 1600)
+    for suffix, format, subtype in (("mp3", "MP3", "MPEG_LAYER_III"), ("ogg", "OGG", "VORBIS")):
+        soundfile.write(tmp_path / f"note.{suffix}", audio, RATE, format=format,
+                        subtype=subtype)
+        ok(run("autoencoder", "encode", "--model", models["autoencoder"], "--format", "npy",
+               "--out", tmp_path / suffix, tmp_path / f"note.{suffix}"))
+        assert np.load(tmp_path / suffix / "note.npy").shape == (4, 1600 // HOP)
+
+
+def test_encode_help_lists_no_sampling_flags():
+    help_text = ok(run("autoencoder", "encode", "--help")).stdout
+    assert "--temperature" not in help_text and "--seed" not in help_text
+    assert "--pitch" in help_text
 
 
 def test_reconstruct_dataset_notes(models, dataset, tmp_path):

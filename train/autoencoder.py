@@ -12,6 +12,7 @@ import numpy as np
 import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
 from chainer_wavenet import cli, device
 from chainer_wavenet.datasets.crops import Crops
+from chainer_wavenet.datasets.folder import dataset_name
 from chainer_wavenet.datasets.nsynth import SAMPLE_RATE, load_nsynth
 from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.models.config import AUTOENCODER_PRESETS, PITCH_INPUTS, with_pitch_input
@@ -153,7 +154,8 @@ def main(args):
     runner.say(f"{len(train)} training and {len(valid)} validation notes; decoder receptive "
                f"field {config.receptive_field} samples, hop {config.encoder.hop}; "
                f"{len(train_crops)} training crops of {train_crops.crop_size} samples")
-    metadata = {"sample_rate": SAMPLE_RATE, "dataset": os.path.abspath(args.dataset)}
+    # The dataset's folder name, not its path: snapshots travel to other machines.
+    metadata = {"sample_rate": SAMPLE_RATE, "dataset": dataset_name(args.dataset)}
     runner.run_training(model, train_crops, valid_crops, args, metadata,
                         extra_extensions=_previews(model, valid, args)
                         + _quality(model, valid, args))

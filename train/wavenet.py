@@ -22,7 +22,7 @@ from chainer_wavenet import cli, device, snapshot
 from chainer_wavenet.audio import quantization
 from chainer_wavenet.audio.mel import MelSettings, log_mel
 from chainer_wavenet.datasets.crops import Crops
-from chainer_wavenet.datasets.folder import load_folder
+from chainer_wavenet.datasets.folder import dataset_name, load_folder, relative_name
 from chainer_wavenet.models.config import (
     LOCAL_UPSAMPLINGS,
     OUTPUTS,
@@ -114,13 +114,26 @@ def main(args):
     runner.say(f"{len(train)} training and {len(valid)} validation files, {speakers}; "
                f"receptive field {config.receptive_field} samples; "
                f"{len(crops[0])} training crops of {crops[0].crop_size} samples")
+    split = held_out(data, valid, args)
+    runner.say(f"validation files (relative to {args.dataset}): "
+               + ", ".join(split["validation_files"])
+               + (f" (its last {args.validation_fraction:g})" if split["single_file"] else ""))
     runner.say(f"on load: {data.conversion.describe()}")
     runner.say(describe(config))
-    metadata = {"sample_rate": args.sample_rate, "speakers": data.speaker_names}
+    metadata = {"sample_rate": args.sample_rate, "speakers": data.speaker_names,
+                "dataset": dataset_name(args.dataset), "split": split}
     if mel:
         metadata["mel"] = mel.to_dict()
     runner.run_training(model, crops[0], crops[1], args, metadata)
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
+
+
+def held_out(data, valid, args):
+    """The validation split as the snapshot records it: files relative to --dataset, and
+    whether they are the tail of the one file (a single-file dataset)."""
+    return {"validation_files": [relative_name(path, args.dataset) for path in valid.paths],
+            "validation_fraction": args.validation_fraction,
+            "single_file": len(data) == 1 and args.validation_fraction > 0}
 
 
 def model_config(args, mel):

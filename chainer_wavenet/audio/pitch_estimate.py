@@ -90,3 +90,16 @@ def estimate_f0(audio, sample_rate, fmin=30.0, fmax=4200.0, threshold=0.15, top_
     curve = left - 2.0 * mid + right
     shift = np.where(curve > 0, 0.5 * (left - right) / np.where(curve > 0, curve, 1.0), 0.0)
     return float(np.median(sample_rate / (tau + shift)))
+
+
+def weak_fundamental(audio, sample_rate, f0, floor_db=30.0):
+    """True when ``audio`` holds almost nothing at ``f0`` Hz (the band within a semitone of
+    it stays ``floor_db`` below the spectrum's peak): the pitch found is then a common
+    divisor of other partials, as for a chord, rather than a note's own fundamental."""
+    audio = np.asarray(audio, dtype=np.float64).reshape(-1)
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    hz = np.fft.rfftfreq(len(audio), 1.0 / sample_rate)
+    band = (hz > f0 * 2 ** (-1 / 12)) & (hz < f0 * 2 ** (1 / 12))
+    if not band.any() or spectrum.max() == 0:
+        return False
+    return spectrum[band].max() < spectrum.max() * 10 ** (-floor_db / 20)

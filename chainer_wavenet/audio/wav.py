@@ -1,8 +1,8 @@
-"""WAV files in and out, with the checks that turn a bad file into a clear message.
+"""Audio files in and WAV files out, with the checks that turn a bad file into a clear message.
 
-Inside the project audio is float32, mono, 1-D, in [-1, 1]. Reading accepts 8, 16, 24 and
-32-bit PCM and 32/64-bit float WAVs (and FLAC files named .flac, through ``read_audio``);
-writing produces 16-bit PCM.
+Inside the project audio is float32, mono, 1-D, in [-1, 1]. Reading accepts what libsndfile
+reads of WAV (8, 16, 24 and 32-bit PCM, 32/64-bit float), FLAC, OGG (Vorbis, Opus), MP3 and
+AIFF, whatever the file is named; writing produces 16-bit PCM WAV.
 """
 
 import os
@@ -16,6 +16,10 @@ from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.files import atomic_bytes
 
 WAV_FORMATS = ("WAV", "WAVEX", "RF64", "W64")
+# The formats read (libsndfile's names), and the suffixes a folder's audio files carry.
+READ_FORMATS = WAV_FORMATS + ("FLAC", "OGG", "MP3", "AIFF")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif")
+FORMAT_NAMES = "WAV, FLAC, OGG, MP3 or AIFF"
 
 # Float WAVs may overshoot full scale by rounding (resampling, gain); values within this
 # margin are clipped to [-1, 1], values further out are refused.
@@ -26,7 +30,7 @@ _PCM16_SCALE = 32768.0
 
 
 def read_wav(path, sample_rate=None):
-    """Read a mono WAV file as float32 samples in [-1, 1].
+    """Read a mono audio file (WAV, FLAC, OGG, MP3, AIFF) as float32 samples in [-1, 1].
 
     If ``sample_rate`` is given, the file must have that rate. Every problem with the
     file (missing, not a WAV, truncated, empty, several channels, wrong rate, NaN or
@@ -37,7 +41,7 @@ def read_wav(path, sample_rate=None):
 
 
 def read_audio(path, sample_rate=None, mono=False):
-    """Read a WAV file (or a FLAC file named ``.flac``) as ``(samples, rate)``.
+    """Read an audio file (WAV, FLAC, OGG, MP3, AIFF) as ``(samples, rate)``.
 
     Samples are float32 in [-1, 1], shaped (frames,) for one channel and (frames,
     channels) for more. ``sample_rate`` and ``mono`` make a file at another rate, or
@@ -47,18 +51,17 @@ def read_audio(path, sample_rate=None, mono=False):
     if not path.exists():
         raise WaveNetError(f"{path}: file not found")
     if path.is_dir():
-        raise WaveNetError(f"{path}: is a folder, not a WAV file")
-    formats = ("FLAC",) if path.suffix.lower() == ".flac" else WAV_FORMATS
+        raise WaveNetError(f"{path}: is a folder, not an audio file")
     try:
         with soundfile.SoundFile(path) as wav:
-            _check_header(path, wav, sample_rate, mono, formats)
+            _check_header(path, wav, sample_rate, mono)
             dtype = "float64" if wav.subtype == "DOUBLE" else "float32"
             frames, rate = wav.frames, wav.samplerate
             audio = wav.read(frames, dtype=dtype, always_2d=False)
     except soundfile.LibsndfileError as error:
         raise WaveNetError(
-            f"{path}: not a readable WAV file ({error.error_string.strip()}); "
-            "check that it is a complete WAV file, or export it again"
+            f"{path}: not a readable audio file ({error.error_string.strip()}); "
+            f"check that it is a complete {FORMAT_NAMES} file, or export it again"
         ) from None
     except (soundfile.SoundFileError, RuntimeError, OSError, ValueError) as error:
         raise WaveNetError(f"{path}: cannot read the file ({error})") from None
@@ -70,14 +73,9 @@ def read_audio(path, sample_rate=None, mono=False):
     return _checked_samples(path, audio), rate
 
 
-def _check_header(path, wav, sample_rate, mono, formats):
-    if wav.format not in formats and formats == ("FLAC",):
-        raise WaveNetError(f"{path}: is a {wav.format} file, not a FLAC; name it as its format "
-                           "is named (e.g. .wav), or convert it, e.g. `sox in.wav out.flac`")
-    if wav.format not in formats:
-        raise WaveNetError(
-            f"{path}: is a {wav.format} file, not a WAV; convert it, e.g. `sox in.flac out.wav`"
-        )
+def _check_header(path, wav, sample_rate, mono):
+    if wav.format not in READ_FORMATS:
+        raise WaveNetError(f"{path}: is a {wav.format} file; export it as {FORMAT_NAMES}")
     if mono and wav.channels != 1:
         raise WaveNetError(
             f"{path}: has {wav.channels} channels, only mono is supported; "

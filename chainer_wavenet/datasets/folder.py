@@ -6,7 +6,8 @@ Layouts::
     root/alice/*.wav, root/bob/**/*.wav  one speaker per top-level subfolder
     VCTK-Corpus/wav48/p225/*.wav         VCTK as downloaded (see ``vctk``)
 
-Audio files are found recursively (``.wav`` and ``.flac`` in any case); names starting with
+Audio files are found recursively (WAV, FLAC, OGG, MP3, AIFF: ``wav.AUDIO_SUFFIXES``, in any
+case); names starting with
 a dot (temporary files, macOS ``._`` resource files) are skipped. Each file is decoded,
 brought to the model's rate and to mono (see ``conversion``) and quantized (mu-law by
 default, see ``quantization``) once, on load.
@@ -18,12 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from chainer_wavenet.audio import quantization as quantizations
+from chainer_wavenet.audio.wav import AUDIO_SUFFIXES
 from chainer_wavenet.datasets import vctk
 from chainer_wavenet.datasets.class_cache import cached_load
 from chainer_wavenet.datasets.conversion import Conversion, ConversionSummary
 from chainer_wavenet.errors import WaveNetError
-
-AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 @dataclass
@@ -97,6 +97,16 @@ class WavFolder:
         return train, validation
 
 
+def dataset_name(root):
+    """The name a snapshot records for dataset folder ``root``: its last part, no path."""
+    return Path(root).resolve().name
+
+
+def relative_name(path, root):
+    """``path`` relative to dataset folder ``root``, with forward slashes."""
+    return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+
+
 def load_folder(root, sample_rate, n_classes=256, cache=None, speakers=None, trim_db=None,
                 quantization="mu_law"):
     """Load every audio file under ``root`` as int32 classes of ``quantization`` at
@@ -117,8 +127,8 @@ def load_folder(root, sample_rate, n_classes=256, cache=None, speakers=None, tri
     audio_root = vctk.audio_folder(root)
     paths = vctk.first_microphone(_find_audio(audio_root))
     if not paths:
-        raise WaveNetError(f"{root}: no .wav files (nor .flac) found in this folder or its "
-                           "subfolders")
+        raise WaveNetError(f"{root}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found in "
+                           "this folder or its subfolders")
     loose = [path for path in paths if path.parent == audio_root]
     if loose and len(loose) < len(paths):
         raise WaveNetError(
@@ -189,8 +199,9 @@ def _check_every_speaker_has_audio(root, names, paths):
     heard = {_owner(path, root) for path in paths}
     for name in names:
         if name not in heard:
-            raise WaveNetError(f"{root / name}: speaker folder holds no audio (.wav or .flac); "
-                               "add its recordings, or move the folder out of the dataset")
+            raise WaveNetError(f"{root / name}: speaker folder holds no audio "
+                               f"({', '.join(AUDIO_SUFFIXES)}); add its recordings, or move "
+                               "the folder out of the dataset")
 
 
 def _find_audio(root):

@@ -7,6 +7,7 @@ import numpy as np
 from chainer_wavenet.audio import mu_law
 from chainer_wavenet.audio.emphasis import deemphasize, emphasize
 from chainer_wavenet.audio.pitch_signal import harmonic_signal, midi_to_hz
+from chainer_wavenet.audio.samples import checked_notes
 from chainer_wavenet.links.dilated_conv_1d import DilatedConv1D
 from chainer_wavenet.models.config import MIDI_PITCHES, AutoencoderConfig
 from chainer_wavenet.models.wavenet import WaveNet
@@ -138,9 +139,11 @@ class WaveNetAutoencoder(chainer.Chain):
     def encode(self, audio):
         """z as NumPy (batch, bottleneck, frames) for float audio (batch, time) or (time,).
 
-        Audio is padded with silence at the end to a whole number of frames.
+        Audio is padded with silence at the end to a whole number of frames. Integer
+        samples, values outside [-1, 1] and notes shorter than one frame (such as a
+        (frames, channels) stereo array) raise WaveNetError.
         """
-        audio = np.asarray(audio, np.float32)
+        audio = checked_notes(audio, self.hop)
         single = audio.ndim == 1
         classes = self.classes(np.atleast_2d(audio))
         padding = -classes.shape[1] % self.hop

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from chainer_wavenet import snapshot
@@ -20,6 +21,7 @@ from chainer_wavenet.datasets import nsynth
 from chainer_wavenet.datasets.conversion import Conversion
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
+from chainer_wavenet.models.student import Student
 
 DEFAULT_SAMPLE_RATE = 16000
 MIDI_PITCHES = 128
@@ -57,7 +59,7 @@ def note_length(seconds, rate):
 def check_model(model, path, autoencoder):
     """WaveNetError unless ``model`` (loaded from ``path``) is the kind a command needs."""
     if autoencoder and not isinstance(model, WaveNetAutoencoder):
-        raise WaveNetError(f"{path}: is a WaveNet snapshot, not an autoencoder; "
+        raise WaveNetError(f"{path}: is {model_kind(model)} snapshot, not an autoencoder; "
                            f"use sample/wavenet.py")
     if not autoencoder and isinstance(model, WaveNetAutoencoder):
         raise WaveNetError(f"{path}: is an autoencoder snapshot; use sample/autoencoder.py")
@@ -65,6 +67,15 @@ def check_model(model, path, autoencoder):
         raise WaveNetError(f"{path}: this WaveNet needs local features at every step, and "
                            f"its snapshot does not say how to compute them (only mel "
                            f"features, from train/wavenet.py --mel, are known)")
+
+
+def model_kind(model):
+    """What a snapshot holds, in words: a Parallel WaveNet student, a mel vocoder, ..."""
+    if isinstance(model, WaveNetAutoencoder):
+        return "an autoencoder"
+    if isinstance(model, Student):
+        return "a Parallel WaveNet student"
+    return "a vocoder (a WaveNet on mel frames)" if model.config.local_channels else "a WaveNet"
 
 
 def parse_duration(text, rate, flag):
@@ -275,3 +286,46 @@ def read_note(note, hop, max_samples=None):
         raise WaveNetError(f"{note.where}: {len(audio)} samples is shorter than one frame of "
                            f"the model ({hop} samples); use a longer note")
     return audio[:frames * hop]
+
+
+@dataclasses.dataclass(frozen=True)
+class Embeddings:
+    """Notes' z to decode: names, z (bottleneck, frames) each, and MIDI pitches (None:
+    not stored)."""
+
+    names: list
+    zs: list
+    pitches: list
+
+
+def read_embeddings(path, model, flag="--z"):
+    """What ``encode`` wrote, checked against ``model``: an embeddings.h5 (datasets ``z``
+    (notes, bottleneck, frames), ``names``, ``pitches`` with -1 for unknown; attributes
+    ``hop`` and ``sample_rate``) or one note's z (bottleneck, frames) as .npy."""
+    path = Path(path)
+    if not path.is_file():
+        raise WaveNetError(f"{flag} {path}: file not found")
+    try:
+        if path.suffix.lower() == ".npy":
+            z = np.load(path, allow_pickle=False)
+            embeddings = Embeddings([path.stem], [z], [None])
+            hop, rate = model.hop, sample_rate(model)
+        else:
+            with h5py.File(path, "r") as f:
+                zs = f["z"][:]
+                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["names"][:]]
+                pitches = [None if p < 0 else int(p) for p in f["pitches"][:]]
+                hop, rate = int(f.attrs["hop"]), int(f.attrs["sample_rate"])
+            embeddings = Embeddings(names, list(zs), pitches)
+    except (OSError, KeyError, ValueError) as error:
+        raise WaveNetError(f"{flag} {path}: not an embeddings.h5 or a .npy of z written by "
+                           f"`sample/autoencoder.py encode` ({error})") from None
+    bottleneck = model.decoder.config.local_channels
+    for name, z in zip(embeddings.names, embeddings.zs, strict=True):
+        if z.ndim != 2 or z.shape[0] != bottleneck or not np.all(np.isfinite(z)):
+            raise WaveNetError(f"{flag} {path}: z of {name!r} has shape {z.shape}; this "
+                               f"model decodes finite z of shape ({bottleneck}, frames)")
+    if (hop, rate) != (model.hop, sample_rate(model)):
+        raise WaveNetError(f"{flag} {path}: written by a model of hop {hop} at {rate} Hz; "
+                           f"this one has hop {model.hop} at {sample_rate(model)} Hz")
+    return embeddings

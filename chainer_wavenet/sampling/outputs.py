@@ -28,6 +28,24 @@ def check_free(folder, stems, force, suffixes=(".wav", ".png")):
                                    f"or choose another --out")
 
 
+def unused_stems(folder, stems, force, suffixes=(".wav", ".png")):
+    """``stems``, or with ``force`` as they are; otherwise, if any of their files exists,
+    each with the smallest ``_<n>`` (n >= 2) that names no existing file: a second run (a
+    temperature sweep) adds files beside the first run's instead of stopping."""
+    if force:
+        return list(stems)
+
+    def taken(candidates):
+        return any(os.path.lexists(Path(folder) / f"{stem}{suffix}")
+                   for stem in candidates for suffix in suffixes)
+
+    candidates, n = list(stems), 1
+    while taken(candidates):
+        n += 1
+        candidates = [f"{stem}_{n}" for stem in stems]
+    return candidates
+
+
 def write_outputs(folder, stem, audio, rate, force=False, original=None):
     """Write <stem>.wav and its spectrogram <stem>.png (beside ``original`` if given)."""
     wav = Path(folder) / f"{stem}.wav"

@@ -14,6 +14,7 @@ from chainer_wavenet.models.config import config_from_json, config_to_json
 from chainer_wavenet.training.extensions.ema import ExponentialMovingAverage, check_decay
 from chainer_wavenet.training.extensions.log_file import LogFile
 from chainer_wavenet.training.extensions.loss_plot import LossPlot
+from chainer_wavenet.training.extensions.report import report_extensions
 from chainer_wavenet.training.extensions.snapshots import (
     TRAINER_SNAPSHOT,
     ModelSnapshot,
@@ -272,12 +273,15 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
                                    average=average)
     trainer_snapshot = TrainerSnapshot(model, keep=args.keep_snapshots)
     if group.is_root:
-        trainer.extend(extensions.observe_lr(), trigger=interval)
+        # Adam's step size (what --lr sets and the decay halves), not Chainer's bias-
+        # corrected optimizer.lr, which rises after a halving in early steps.
+        trainer.extend(extensions.observe_value(
+            "lr", lambda trainer: trainer.updater.get_optimizer("main").alpha), trigger=interval)
         trainer.extend(LogFile(trigger=interval))
-        trainer.extend(extensions.PrintReport(
-            ["epoch", "iteration", "main/bits", "validation/main/bits", *report, "lr",
-             "elapsed_time"]))
-        trainer.extend(extensions.ProgressBar(update_interval=max(1, min(10, args.interval))))
+        for ext in report_extensions(
+                ["epoch", "iteration", "main/bits", "validation/main/bits", *report, "lr",
+                 "elapsed_time"], max(1, min(10, args.interval))):
+            trainer.extend(ext)
         trainer.extend(LossPlot(["main/bits", "validation/main/bits"]), trigger=interval)
         trainer.extend(model_snapshot, trigger=interval)
         trainer.extend(trainer_snapshot, trigger=interval)
