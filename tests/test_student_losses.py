@@ -154,20 +154,29 @@ def test_power_loss_is_its_definition():
 
 
 def discretized_logistic_nll(classes, mean, log_scale, n_classes=65536):
-    """float64 NLL per sample of 16-bit classes under Logistic(mean, e^log_scale)."""
+    """float64 NLL per sample of 16-bit classes under Logistic(mean, e^log_scale):
+    -log(sigmoid(a) - sigmoid(b)) over the class's bin [b, a], the edge classes taking the
+    tails, in a form that stays finite far from the mean."""
     width = 2 / n_classes
-    centre = classes * width - 1
-
-    def cdf(v):
-        return 1 / (1 + np.exp(-(v - mean) * np.exp(-log_scale)))
-
-    upper = np.where(classes == n_classes - 1, 1.0, cdf(centre + width / 2))
-    lower = np.where(classes == 0, 0.0, cdf(centre - width / 2))
-    return -np.log(upper - lower)
+    inverse = np.exp(-log_scale)
+    upper = (classes * width - 1 + width / 2 - mean) * inverse
+    lower = upper - width * inverse
+    log_below_upper = -np.logaddexp(0, -upper)
+    log_above_lower = -np.logaddexp(0, lower)
+    log_within = np.log(-np.expm1(-width * inverse))
+    log_probability = np.where(
+        classes == 0, log_below_upper, np.where(
+            classes == n_classes - 1, log_above_lower,
+            log_below_upper + log_above_lower + log_within))
+    return -log_probability
 
 
 def mle_case():
+    """A student whose logistics are a few 16-bit bins wide, its conditions and a crop."""
     student = make_student(n_global=0)
+    for flow in student.flows:
+        flow.head2.W.array *= 0.1
+        flow.head2.b.array[1] = -4.0
     _, features = conditions(student, batch=2, length=40)
     t = np.arange(40) / 16000
     audio = 0.3 * np.sin(2 * np.pi * 500 * t + np.arange(2)[:, None])
@@ -245,3 +254,15 @@ def test_student_and_teacher_read_a_new_frame_from_the_same_sample(upsampling):
         its = [teacher(x[:, :-1], None, f).array for f in (features, changed)]
     assert first_change(*mine) == 5 * 4 + 1
     assert first_change(*its) + teacher.receptive_field == 5 * 4 + 1
+
+
+def test_a_transposed_students_upsampling_shapes_its_conditioning():
+    """Its learned upsampling is used (not repetition): changing its weights changes what
+    the student plays."""
+    student = make_student(n_global=0, local_upsampling="transposed", upsampling_strides=(2, 2))
+    _, features = conditions(student)
+    u = logistic_noise(np.random.default_rng(2), (2, 24))
+    before = student(u, None, features).samples.array
+    student.upsample[0].W.array[:, :, 0] *= 2
+    after = student(u, None, features).samples.array
+    assert not np.allclose(before, after)
