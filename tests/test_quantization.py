@@ -92,6 +92,6 @@ def test_linear_encoding_rounds_to_the_nearest_class():
     width = 2 / 65536
     classes = np.array([10, 32768, 60000])
     centres = classes * width - 1
-    np.testing.assert_array_equal(quantization.encode(centres + 0.4 * width, 65536, "linear"), classes)
-    np.testing.assert_array_equal(quantization.encode(centres + 0.6 * width, 65536, "linear"), classes + 1)
-    np.testing.assert_array_equal(quantization.encode(centres - 0.4 * width, 65536, "linear"), classes)
+    for offset, expected in ((0.4, classes), (0.6, classes + 1), (-0.4, classes)):
+        np.testing.assert_array_equal(
+            quantization.encode(centres + offset * width, 65536, "linear"), expected)

@@ -266,3 +266,14 @@ def test_a_transposed_students_upsampling_shapes_its_conditioning():
     student.upsample[0].W.array[:, :, 0] *= 2
     after = student(u, None, features).samples.array
     assert not np.allclose(before, after)
+
+
+def test_the_rank_of_an_mpi_launch_is_read_from_its_launcher(monkeypatch):
+    """train/student.py gives each rank's distillation that rank."""
+    from chainer_wavenet.training.parallel import launched_rank
+
+    for variable in ("OMPI_COMM_WORLD_RANK", "PMI_RANK"):
+        monkeypatch.delenv(variable, raising=False)
+    assert launched_rank() == 0
+    monkeypatch.setenv("PMI_RANK", "3")
+    assert launched_rank() == 3

@@ -71,7 +71,7 @@ def last(variable, count):
     return variable if cut == 0 else F.split_axis(variable, [cut], axis=1)[1]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dft_basis(window, device="@numpy"):
     """The Hann-windowed cosines and sines of :func:`power_spectrum` as a convolution
     kernel (window + 2, 1, window), float32 on ``device`` (a Chainer device name): built
