@@ -300,7 +300,7 @@ def distil_tone_student(seed):
     student = Student(StudentConfig(flow_layers=(6, 6), residual_channels=16,
                                     dilation_channels=16, skip_channels=16,
                                     local_channels=mel.n_mels, local_hop=mel.hop))
-    train(student, Distillation(student, teacher, power_weight=30.0, draws=2, seed=seed),
+    train(student, Distillation(student, teacher, power_weight=100.0, draws=2, seed=seed),
           1000, 448, 1e-2)
     return [student.generate(4000, 1, 1.0, local_features=condition[None, :, :63],
                              seed=seed)[0][500:] for condition in features]
