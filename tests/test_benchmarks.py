@@ -70,6 +70,20 @@ def test_student_benchmark_prints_every_figure(tmp_path):
     assert "student small, batch 4, samples/s" in result.stdout
 
 
+def test_distillation_benchmark_times_both_forms_of_a_step(tmp_path):
+    """``--quick``: the baseline and the new step (which it checks give the same loss) and
+    their ratio."""
+    out = tmp_path / "d.json"
+    result = subprocess.run([sys.executable, "benchmarks/distillation.py", "--quick",
+                             "--threads", "1", "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())["runs"][0]["figures"]
+    assert figures["baseline"] > 0 and figures["new"] > 0
+    assert figures["ratio"] == figures["baseline"] / figures["new"]
+    assert "baseline / new" in result.stdout
+
+
 def test_gpu_benchmark_runs_every_step_on_the_cpu(tmp_path):
     """``--quick`` on NumPy: the GPU script's generation, float32/float16 training steps and
     float16 embedding timings."""

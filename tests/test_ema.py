@@ -119,3 +119,32 @@ def test_sample_command_uses_the_average_unless_no_ema(averaged_snapshot, tmp_pa
         assert result.returncode == 0, result.stderr
         played[flags] = (out / "sample_000.wav").read_bytes()
     assert played[()] != played[("--no-ema",)]
+
+
+def test_validation_scores_the_averaged_weights_that_model_h5_holds(tmp_path):
+    """With --ema the logged validation loss is that of the average (what model.h5 plays),
+    not of the raw weights."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import mpi_worker
+
+    from chainer_wavenet.training import runner
+
+    args = mpi_worker.build_parser().parse_args(
+        ["--dump", str(tmp_path), "--out", str(tmp_path / "run"), "--ema", "0.5",
+         "--iteration", "6", "--interval", "6", "--lr", "0.2"])
+    model = mpi_worker.build_model(0)
+    valid = mpi_worker.crops(seed=1, sequences=2)
+    runner.run_training(model, mpi_worker.crops(), valid, args, metadata={})
+    logged = json.loads((tmp_path / "run" / "log").read_text())[-1]["validation/main/bits"]
+
+    def bits(weights):
+        batches = chainer.dataset.concat_examples([valid[i] for i in range(len(valid))])
+        with chainer.no_backprop_mode(), chainer.using_config("train", False):
+            return float(weights.loss(*batches).array) / np.log(2)
+
+    averaged = snapshot.load(tmp_path / "run" / "model.h5")
+    raw = snapshot.load(tmp_path / "run" / "model.h5", raw=True)
+    assert abs(bits(averaged) - bits(raw)) > 1e-3, "the average should differ from the weights"
+    np.testing.assert_allclose(logged, bits(averaged), rtol=1e-5)

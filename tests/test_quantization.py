@@ -85,3 +85,13 @@ def test_linear_classes_get_a_cache_of_their_own(tmp_path):
     np.testing.assert_array_equal(linear[0], quantization.encode(load(path)[0], 65536, "linear"))
     np.testing.assert_array_equal(law[0], mu_law.encode(load(path)[0], 65536))
     assert len(list((tmp_path / "cache").glob("*.classes"))) == 2
+
+
+def test_linear_encoding_rounds_to_the_nearest_class():
+    """A value 0.4 of a bin above class c is c, 0.6 above is c + 1 (no half-bin bias)."""
+    width = 2 / 65536
+    classes = np.array([10, 32768, 60000])
+    centres = classes * width - 1
+    for offset, expected in ((0.4, classes), (0.6, classes + 1), (-0.4, classes)):
+        np.testing.assert_array_equal(
+            quantization.encode(centres + offset * width, 65536, "linear"), expected)

@@ -72,6 +72,9 @@ def test_distillation_writes_a_student_with_its_log(setup):
     assert model.metadata["mel"] == MEL.to_dict() and model.metadata["loss"] == "distill"
     log = json.loads((out / "log").read_text())
     assert {"main/kl", "main/power", "main/entropy", "validation/main/kl"} <= set(log[-1])
+    # KL plus power loss is no likelihood: printed and logged in nats, not as bits.
+    assert "main/bits" not in set(log[-1]) and "main/bits" not in setup["stdout"]
+    assert "validation/main/loss" in setup["stdout"]
     assert json.loads((out / "config.json").read_text())["kind"] == "student"
 
 
@@ -95,6 +98,7 @@ def test_maximum_likelihood_training(setup):
     ok(run("train/student.py", "--teacher", setup["teacher"], "--dataset", setup["dataset"],
            "--out", out, "--iteration", 1, "--loss", "mle", *TINY))
     assert snapshot.read_config(out / "model.h5")[1]["loss"] == "mle"
+    assert "main/bits" in json.loads((out / "log").read_text())[-1]
 
 
 def test_the_student_plays_a_condition_in_one_pass(setup, tmp_path):

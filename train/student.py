@@ -32,6 +32,7 @@ from chainer_wavenet.models.config import STUDENT_PRESETS, student_for
 from chainer_wavenet.models.student import Student
 from chainer_wavenet.sampling import inputs as sampling_inputs
 from chainer_wavenet.training import runner
+from chainer_wavenet.training.parallel import launched_rank
 from chainer_wavenet.training.student_losses import Distillation, MaximumLikelihood, check_teacher
 
 LOSSES = ("distill", "mle")
@@ -104,7 +105,8 @@ def main(args):
                    hop=config.local_hop) for part in (train, valid)]
     runner.seed_everything(args.seed)
     student = Student(config)
-    loss = (Distillation(student, teacher, args.power_weight, args.draws, args.seed)
+    loss = (Distillation(student, teacher, args.power_weight, args.draws, args.seed,
+                         launched_rank())
             if args.loss == "distill" else MaximumLikelihood(student, teacher.receptive_field))
     runner.say(f"{len(train)} training and {len(valid)} validation files; "
                f"{len(crops[0])} training crops of {crops[0].crop_size} samples (the "
@@ -117,7 +119,8 @@ def main(args):
     if mel is not None:
         metadata["mel"] = mel.to_dict()
     report = ["main/kl", "main/power"] if args.loss == "distill" else []
-    runner.run_training(student, crops[0], crops[1], args, metadata, loss=loss, report=report)
+    runner.run_training(student, crops[0], crops[1], args, metadata, loss=loss, report=report,
+                        loss_in_bits=args.loss == "mle")
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
 
 

@@ -118,17 +118,34 @@ class LogisticMixture:
         mixed = F.logsumexp(F.log_softmax(logits, axis=1) + log_probability, axis=1)
         return -F.mean(mixed)
 
-    def log_density(self, outputs, values):
-        """Log-density (batch, T) of continuous ``values`` (batch, T) under the mixture of
-        ``outputs`` (batch, 3K, T), not discretized: differentiable in both, for scoring a
-        Parallel WaveNet student's samples."""
+    def density_parts(self, outputs, log_scale_min=LOG_SCALE_MIN):
+        """What :meth:`log_density` reads of ``outputs`` (batch, 3K, T), computed once for
+        any number of values: the log mixture weights, the means, the log scales clipped
+        to [``log_scale_min``, LOG_SCALE_MAX] and their inverse scales, each (batch, K, T),
+        float32 (a float16 teacher's too: e**14 overflows float16)."""
+        if outputs.dtype == np.float16:
+            outputs = F.cast(outputs, np.float32)
         logits, means, log_scales = self._parts(outputs)
-        log_scales = F.clip(log_scales, LOG_SCALE_MIN, LOG_SCALE_MAX)
-        standard = (F.broadcast_to(F.expand_dims(values, 1), means.shape) - means) * F.exp(
-            -log_scales)
+        log_scales = F.clip(log_scales, float(log_scale_min), LOG_SCALE_MAX)
+        return F.log_softmax(logits, axis=1), means, log_scales, F.exp(-log_scales)
+
+    @staticmethod
+    def log_density_of(parts, values):
+        """Log-density (batch, T) of continuous ``values`` (batch, T) under the mixture
+        whose :meth:`density_parts` are ``parts``."""
+        log_weights, means, log_scales, inverse_scales = parts
+        standard = (F.broadcast_to(F.expand_dims(values, 1), means.shape) - means) * (
+            inverse_scales)
         # log of the logistic density e^-v / (s (1 + e^-v))^2, finite for any v.
         log_pdf = -standard - log_scales - 2 * F.softplus(-standard)
-        return F.logsumexp(F.log_softmax(logits, axis=1) + log_pdf, axis=1)
+        return F.logsumexp(log_weights + log_pdf, axis=1)
+
+    def log_density(self, outputs, values, log_scale_min=LOG_SCALE_MIN):
+        """Log-density (batch, T) of continuous ``values`` (batch, T) under the mixture of
+        ``outputs`` (batch, 3K, T), not discretized: differentiable in both, for scoring a
+        Parallel WaveNet student's samples. ``log_scale_min``: the least log scale, the
+        discretized mixture's by default."""
+        return self.log_density_of(self.density_parts(outputs, log_scale_min), values)
 
     def sample(self, outputs, temperature, uniform):
         """int32 classes (batch,) from ``outputs`` (batch, 3K) and ``uniform`` (batch, 2)."""

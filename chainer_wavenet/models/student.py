@@ -105,7 +105,8 @@ class Flow(chainer.Chain):
 class Student(chainer.Chain):
     """Noise (batch, N) -> audio (batch, N) in one pass, conditioned as a WaveNet is:
     ``global_ids`` (batch,) int32, ``local_features`` (batch, channels, frames) whose frame
-    f covers samples [f * hop, (f + 1) * hop)."""
+    f covers samples [f * hop, (f + 1) * hop). As in the teacher, which predicts sample t
+    from its input t - 1, sample t follows the frame of sample t - 1."""
 
     def __init__(self, config=None):
         super().__init__()
@@ -143,11 +144,14 @@ class Student(chainer.Chain):
 
     @staticmethod
     def _per_sample(bias, hop, length):
+        """One column per output sample, one sample late: output t reads the conditioning
+        of sample ``t - 1`` (sample 0 that of sample 0), as the teacher predicting sample t
+        from its input ``t - 1`` does, so both see a new frame from the same sample on."""
         if bias is None or bias.shape[2] == 1:
             return bias
         if hop > 1:
             bias = F.repeat(bias, hop, axis=2)
-        return bias if bias.shape[2] == length else F.split_axis(bias, [length], axis=2)[0]
+        return F.concat((bias[:, :, :1], bias[:, :, :length - 1]), axis=2)
 
     def __call__(self, u, global_ids=None, local_features=None):
         """The samples, and per sample the logistic each follows given the noise before it

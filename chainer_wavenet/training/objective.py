@@ -29,7 +29,8 @@ class Objective(chainer.Chain):
     model's weights alone are trained and saved). A ``loss`` that is a Link is kept as a
     child, so that its persistent values go into trainer snapshots.
 
-    Reports ``loss`` (nats) and ``bits`` (bits per sample), and stops training on a NaN
+    Reports ``loss`` (nats) and, unless ``bits`` is False (a loss that is no likelihood,
+    e.g. a KL plus a power loss), ``bits`` (bits per sample), and stops training on a NaN
     or inf loss. Each loss is read on the host as it comes (before the optimizer touches
     the weights) when ``check_every_step`` is True, by default on NumPy only: on a GPU
     that read would wait for the device every step. Otherwise training losses are only
@@ -37,13 +38,14 @@ class Objective(chainer.Chain):
     validation losses are always read as they come.
     """
 
-    def __init__(self, model, check_every_step=None, loss=None):
+    def __init__(self, model, check_every_step=None, loss=None, bits=True):
         super().__init__()
         with self.init_scope():
             self.model = model
             if isinstance(loss, chainer.Link):
                 self.loss_state = loss
         self.check_every_step = check_every_step
+        self.bits = bits
         self._loss = loss
         self._all_finite = None  # on the device: every unchecked training loss was finite
 
@@ -62,7 +64,8 @@ class Objective(chainer.Chain):
         else:
             finite = self.xp.isfinite(loss.array)
             self._all_finite = finite if self._all_finite is None else self._all_finite & finite
-        chainer.report({"loss": loss, "bits": loss / math.log(2), **parts}, self)
+        reported = {"loss": loss, "bits": loss / math.log(2)} if self.bits else {"loss": loss}
+        chainer.report({**reported, **parts}, self)
         return loss
 
     def check(self, iterations):

@@ -216,16 +216,21 @@ class _MeanOverRanks(extension.Extension):
             observation[key] = float(value)
 
 
-def launched_as_rank_0():
-    """Whether this process is rank 0 of an MPI launch, or was not started by mpiexec.
+def launched_rank():
+    """This process's rank in an MPI launch, 0 if it was not started by mpiexec.
 
     Read from the launcher's environment, so it can be asked before MPI starts.
     """
     for variable in _LAUNCHER_RANKS:
         rank = os.environ.get(variable, "")
         if rank.isdigit():
-            return int(rank) == 0
-    return True
+            return int(rank)
+    return 0
+
+
+def launched_as_rank_0():
+    """Whether this process is rank 0 of an MPI launch, or was not started by mpiexec."""
+    return launched_rank() == 0
 
 
 def create_group(communicator):

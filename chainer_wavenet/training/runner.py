@@ -11,7 +11,11 @@ from chainer_wavenet.device import get_device
 from chainer_wavenet.errors import WaveNetError, WriteError
 from chainer_wavenet.files import atomic_path, ensure_output_dir, remove_stale_temporaries
 from chainer_wavenet.models.config import config_from_json, config_to_json
-from chainer_wavenet.training.extensions.ema import ExponentialMovingAverage, check_decay
+from chainer_wavenet.training.extensions.ema import (
+    AveragedEvaluator,
+    ExponentialMovingAverage,
+    check_decay,
+)
 from chainer_wavenet.training.extensions.log_file import LogFile
 from chainer_wavenet.training.extensions.loss_plot import LossPlot
 from chainer_wavenet.training.extensions.report import report_extensions
@@ -205,11 +209,15 @@ def _stop_trigger(args, n_examples):
 
 
 def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(), loss=None,
-                 report=()):
+                 report=(), loss_in_bits=True):
     """Train ``model`` with Adam on crops, with validation, logs, plots and snapshots.
 
     ``loss``: what to minimize instead of ``model.loss`` (see :class:`Objective`);
-    ``report``: more reported values to print beside the loss (e.g. ``main/kl``).
+    ``report``: more reported values to print beside the loss (e.g. ``main/kl``);
+    ``loss_in_bits``: whether the loss is a NLL, printed and plotted in bits per sample
+    (``main/bits``), or another loss, printed and plotted as it is (``main/loss``).
+    Validation scores the moving average of the weights when ``--ema`` keeps one: what
+    ``model.h5`` holds.
 
     Under MPI (``--communicator``) every rank calls this with the whole
     dataset; each trains on its share, and rank 0 alone writes files. All
@@ -225,18 +233,19 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
     stop_on_signal = StopOnSignal(group)
     with group.stop_all_on_error(), stop_on_signal.catching():
         return _run_training(group, stop_on_signal, model, train_set, valid_set, args,
-                             metadata, extra_extensions, loss, report)
+                             metadata, extra_extensions, loss, report, loss_in_bits)
 
 
 def _run_training(group, stop_on_signal, model, train_set, valid_set, args, metadata,
-                  extra_extensions, loss, report):
+                  extra_extensions, loss, report, loss_in_bits):
     device = get_device(*group.device(args.gpu, args.device))
     try:
         outcome = _prepare_out(args, model.config) if group.is_root else None
     except WaveNetError as error:
         outcome = error
     resume_paths = group.agree(outcome)
-    objective = Objective(model, loss=loss)
+    objective = Objective(model, loss=loss, bits=loss_in_bits)
+    shown = "main/bits" if loss_in_bits else "main/loss"
     objective.to_device(device)
     optimizer = group.optimizer(chainer.optimizers.Adam(alpha=args.lr), objective)
     optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(args.grad_clip))
@@ -250,25 +259,25 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
     interval = (args.interval, "iteration")
     loss_check = DeferredLossCheck(objective)
     trainer.extend(loss_check, trigger=interval)
-    for mean_over_ranks in group.extensions(["main/loss", "main/bits"]):
+    for mean_over_ranks in group.extensions(["main/loss", "main/bits"][:1 + loss_in_bits]):
         trainer.extend(mean_over_ranks)
 
-    if len(valid_set):
-        picks = np.linspace(0, len(valid_set) - 1, min(len(valid_set), args.validation_crops))
-        valid_iter = chainer.iterators.SerialIterator(
-            group.share([valid_set[i] for i in np.unique(picks.astype(int))], args.seed),
-            args.batchsize, repeat=False, shuffle=False)
-        trainer.extend(group.evaluator(extensions.Evaluator(valid_iter, objective,
-                                                            device=device)), trigger=interval)
-    if args.lr_decay < 1:
-        trainer.extend(StepDecay(args.lr, args.lr_decay, {max(1, total // 2),
-                                                          max(1, total * 3 // 4)}))
     average = None
     if args.ema is not None:
         moving_average = ExponentialMovingAverage(model, args.ema)
         trainer.extend(moving_average)
         average = moving_average.average
         metadata = dict(metadata, ema=args.ema)
+    if len(valid_set):
+        picks = np.linspace(0, len(valid_set) - 1, min(len(valid_set), args.validation_crops))
+        valid_iter = chainer.iterators.SerialIterator(
+            group.share([valid_set[i] for i in np.unique(picks.astype(int))], args.seed),
+            args.batchsize, repeat=False, shuffle=False)
+        trainer.extend(group.evaluator(AveragedEvaluator(valid_iter, objective, model, average,
+                                                         device=device)), trigger=interval)
+    if args.lr_decay < 1:
+        trainer.extend(StepDecay(args.lr, args.lr_decay, {max(1, total // 2),
+                                                          max(1, total * 3 // 4)}))
     model_snapshot = ModelSnapshot(model, metadata=dict(metadata, processes=group.size),
                                    average=average)
     trainer_snapshot = TrainerSnapshot(model, keep=args.keep_snapshots)
@@ -279,10 +288,12 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
             "lr", lambda trainer: trainer.updater.get_optimizer("main").alpha), trigger=interval)
         trainer.extend(LogFile(trigger=interval))
         for ext in report_extensions(
-                ["epoch", "iteration", "main/bits", "validation/main/bits", *report, "lr",
+                ["epoch", "iteration", shown, f"validation/{shown}", *report, "lr",
                  "elapsed_time"], max(1, min(10, args.interval))):
             trainer.extend(ext)
-        trainer.extend(LossPlot(["main/bits", "validation/main/bits"]), trigger=interval)
+        trainer.extend(LossPlot([shown, f"validation/{shown}"],
+                                ylabel="bits per sample" if loss_in_bits else "loss"),
+                       trigger=interval)
         trainer.extend(model_snapshot, trigger=interval)
         trainer.extend(trainer_snapshot, trigger=interval)
         for ext, trigger in extra_extensions:

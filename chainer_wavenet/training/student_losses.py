@@ -7,6 +7,9 @@ its parts, to be reported beside it; the loss counts the last ``N - context`` sa
 each crop, those the teacher scores with a full receptive field.
 """
 
+import functools
+import math
+
 import chainer
 import chainer.functions as F
 import numpy as np
@@ -68,17 +71,25 @@ def last(variable, count):
     return variable if cut == 0 else F.split_axis(variable, [cut], axis=1)[1]
 
 
+@functools.cache
+def dft_basis(window, device="@numpy"):
+    """The Hann-windowed cosines and sines of :func:`power_spectrum` as a convolution
+    kernel (window + 2, 1, window), float32 on ``device`` (a Chainer device name): built
+    and sent once per window and device."""
+    hann = np.hanning(window + 1)[:-1]
+    angles = 2 * np.pi * np.outer(np.arange(window // 2 + 1), np.arange(window)) / window
+    basis = np.concatenate([np.cos(angles), np.sin(angles)]) * hann / hann.sum()
+    return chainer.get_device(device).send(np.ascontiguousarray(basis[:, None, :], np.float32))
+
+
 def power_spectrum(audio, window=POWER_WINDOW, hop=POWER_HOP):
     """Mean power spectrum (batch, window // 2 + 1) over the Hann-windowed frames of audio
     (batch, N) (zero-padded to one window if shorter), scaled so that a full-scale sine's
     bin has power 1/4; differentiable."""
-    xp = chainer.backend.get_array_module(audio)
     if audio.shape[1] < window:
         audio = F.pad(audio, ((0, 0), (0, window - audio.shape[1])), "constant")
-    hann = np.hanning(window + 1)[:-1]
-    angles = 2 * np.pi * np.outer(np.arange(window // 2 + 1), np.arange(window)) / window
-    basis = np.concatenate([np.cos(angles), np.sin(angles)]) * hann / hann.sum()
-    basis = xp.asarray(basis[:, None, :], np.float32)
+    array = audio.array if isinstance(audio, chainer.Variable) else audio
+    basis = dft_basis(window, str(chainer.backend.get_device_from_array(array)))
     frames = F.convolution_1d(F.expand_dims(audio, 1), basis, stride=hop)
     real, imaginary = F.split_axis(frames, 2, axis=1)
     return F.mean(real ** 2 + imaginary ** 2, axis=2)
@@ -108,12 +119,13 @@ class Distillation(chainer.Link):
     teacher's continuous mixture density. The power loss compares the student's samples
     with the recording whose mel spectrogram both followed.
 
-    The noise of call n is drawn from ``seed`` and n; n is kept in the trainer snapshot
-    (a Link without weights, a child of the Objective), so that a resumed run draws what
-    an uninterrupted one would.
+    The noise of call n is drawn from ``seed``, the MPI ``rank`` and n (each rank draws
+    its own); n is kept in the trainer snapshot (a Link without weights, a child of the
+    Objective), so that a resumed run draws what an uninterrupted one would. The teacher's
+    log-scales are floored at the log of its bin width (``log_scale_floor``).
     """
 
-    def __init__(self, student, teacher, power_weight=1.0, draws=4, seed=0):
+    def __init__(self, student, teacher, power_weight=1.0, draws=4, seed=0, rank=0):
         super().__init__()
         check_teacher(teacher, "teacher")
         self.student = student
@@ -121,6 +133,11 @@ class Distillation(chainer.Link):
         self.power_weight = power_weight
         self.draws = draws
         self.seed = seed
+        self.rank = rank
+        # The teacher's log-scales are floored at its bin width here: a logistic narrower
+        # than a bin is the discretized mixture's business, and at e**-14 the continuous
+        # density's slope (~1e6) lets quiet stretches swamp the cross-entropy.
+        self.log_scale_floor = math.log(bin_width(teacher.config.n_classes))
         self.add_persistent("calls", 0)
         self._scorer = None  # the teacher, on the student's device, its weights constants
 
@@ -137,7 +154,7 @@ class Distillation(chainer.Link):
     def __call__(self, x, local_features=None, global_ids=None):
         student, teacher, xp = self.student, self._scoring_teacher(), self.student.xp
         batch, length = x.shape
-        rng = np.random.default_rng([self.seed, int(self.calls)])
+        rng = np.random.default_rng([self.seed, self.rank, int(self.calls)])
         self.calls += 1
         noise = xp.asarray(logistic_noise(rng, (batch, length)))
         out = student(noise, global_ids, local_features)
@@ -147,15 +164,16 @@ class Distillation(chainer.Link):
         scored = outputs.shape[2]
         mean, log_scale = last(out.mean, scored), last(out.log_scale, scored)
         scale = F.exp(log_scale)
+        mixture = teacher.distribution
+        parts = mixture.density_parts(outputs, self.log_scale_floor)
         cross_entropy = 0
         for _ in range(self.draws):
             draw = xp.asarray(logistic_noise(rng, (batch, scored)))
-            cross_entropy -= F.mean(teacher.distribution.log_density(outputs,
-                                                                     mean + scale * draw))
+            cross_entropy -= F.mean(mixture.log_density_of(parts, mean + scale * draw))
         cross_entropy /= self.draws
         entropy = F.mean(log_scale) + 2
         kl = cross_entropy - entropy
-        power = (power_loss(samples, decode(x, teacher.config.n_classes))
+        power = (power_loss(samples, decode(x, student.config.n_classes))
                  if self.power_weight else xp.zeros((), np.float32))
         loss = kl + self.power_weight * power
         return loss, {"kl": kl, "cross_entropy": cross_entropy, "entropy": entropy,
@@ -163,18 +181,19 @@ class Distillation(chainer.Link):
 
 
 class MaximumLikelihood:
-    """The student's negative log-likelihood (nats per sample) of recordings, with the
-    noise before each sample recovered from the recording and then held as given.
+    """The student's negative log-likelihood (nats per sample) of recordings: its value
+    exact, its gradient a surrogate's.
 
     Given the noise before t, sample t is Logistic(M_t, S_t), and since the recording's
     samples before t determine that noise (the flows are invertible), the product of these
     is the exact likelihood of the crop. Recovering the noise is sequential in time
     (:meth:`Student.invert`, one step per sample, no graph); with it fixed, one parallel pass
     gives every M_t and S_t, and the loss is the discretized logistic's NLL of each 16-bit
-    sample, as a teacher's is measured. Its gradient treats the recovered noise as data,
-    as teacher forcing treats past samples, and leaves out how that noise moves with the
-    weights: following that would mean back-propagating through every one of the
-    sequential steps. ``context``: leading samples of each crop left out of the loss
+    sample, as a teacher's is measured. The gradient is that of this NLL with the recovered
+    noise held fixed: it leaves out how the noise itself moves with the weights, so it is
+    not the likelihood's gradient (following that would mean back-propagating through
+    every one of the sequential steps); it still lowers the likelihood in training
+    (tests/test_student.py). ``context``: leading samples of each crop left out of the loss
     (the student's past there is cut off by the crop).
     """
 

@@ -7,7 +7,9 @@ thousands of steps instead of staying near their random start. The average and n
 of the trainer snapshot, so a resumed run continues it bit for bit.
 """
 
-from chainer.training import extension
+import contextlib
+
+from chainer.training import extension, extensions
 
 from chainer_wavenet.errors import WaveNetError
 
@@ -47,3 +49,37 @@ class ExponentialMovingAverage(extension.Extension):
     def serialize(self, serializer):
         self.updates = serializer("updates", self.updates)
         self.average.serialize(serializer["average"])
+
+
+@contextlib.contextmanager
+def weights_of(model, average):
+    """``model`` holding the weights of ``average`` (a copy of it) inside the block, its
+    own again after it."""
+    own = {name: param.array.copy() for name, param in model.namedparams()}
+    averages = dict(average.namedparams())
+    for name, param in model.namedparams():
+        param.array[...] = averages[name].array
+    try:
+        yield
+    finally:
+        for name, param in model.namedparams():
+            param.array[...] = own[name]
+
+
+class AveragedEvaluator(extensions.Evaluator):
+    """An Evaluator of ``target`` (which scores ``model``) run with ``model`` holding the
+    weights of ``average`` (None: its own), those model.h5 is written with. Runs after the
+    average's update of the step, before the extensions that read what it reports."""
+
+    priority = extension.PRIORITY_EDITOR - 1
+
+    def __init__(self, iterator, target, model, average, **kwargs):
+        super().__init__(iterator, target, **kwargs)
+        self.model = model
+        self.average = average
+
+    def evaluate(self):
+        if self.average is None:
+            return super().evaluate()
+        with weights_of(self.model, self.average):
+            return super().evaluate()
