@@ -31,7 +31,7 @@ RENDER_ARGS ?= --out $(DATASET)
 TRAIN_ARGS ?= --dataset $(DATASET) --out $(RESULT) \
 	$(if $(wildcard $(RESULT)/snapshot_iter_*.npz),--resume)
 SAMPLE_ARGS ?= reconstruct --model $(RESULT)/model.h5 --dataset $(DATASET) --split valid \
-	--limit 4 --batch 4 --seconds 2 --out $(RESULT)/samples --force
+	--limit 4 --batch 4 --seconds 2 --seed 0 --out $(RESULT)/samples --force
 EVALUATE_ARGS ?= evaluate --model $(RESULT)/model.h5 --dataset $(DATASET) --split valid \
 	--seconds 2 --batch 8 --prime-seconds 0.25 --seed 0 --out $(RESULT)/evaluation --force
 EMBEDDING_ARGS ?= --model $(RESULT)/model.h5 --dataset $(DATASET) --split train \
@@ -104,9 +104,10 @@ demo: $(DATASET) $(VENV)/.installed
 	$(VENV)/bin/python sample/autoencoder.py $(SAMPLE_ARGS)
 	$(VENV)/bin/python sample/autoencoder.py $(EVALUATE_ARGS)
 	$(VENV)/bin/python sample/embeddings.py $(EMBEDDING_ARGS)
-	@echo "== done: listen to $(RESULT)/samples/*.wav; plots in $(RESULT)/*.png," \
-		"$(RESULT)/samples/*.png, $(RESULT)/embeddings/*.png; pitch and spectral" \
-		"distance of every validation note in $(RESULT)/evaluation/"
+	@echo "== done: listen to every validation note and what the model played in" \
+		"$(RESULT)/evaluation/index.html (open it in a browser); plots in $(RESULT)/*.png," \
+		"$(RESULT)/samples/*.png, $(RESULT)/embeddings/*.png; pitch, spectral distance" \
+		"and harmonic-to-noise ratio of every note in $(RESULT)/evaluation/"
 	@echo "== to run the README's python commands, first: source $(VENV)/bin/activate"
 
 # Rendered once; delete the folder to render again.
