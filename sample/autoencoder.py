@@ -48,9 +48,14 @@ def common_arguments(notes=True, sampling=True):
         parser.add_argument("--temperature", type=float, default=1.0,
                             help="softmax temperature: 1 = the model's distribution, < 1 "
                                  "sharper")
+        parser.add_argument("--top-p", type=float, default=1.0,
+                            help="draw each sample from the fewest most likely classes "
+                                 "holding this share of the probability (nucleus sampling; "
+                                 "default 1: any class); lower keeps the improbable tail, "
+                                 "heard as a noise floor, out (docs/quality.md)")
         parser.add_argument("--seed", type=int, help="random seed, for repeatable output")
     else:
-        parser.set_defaults(temperature=1.0, seed=None)
+        parser.set_defaults(temperature=1.0, top_p=1.0, seed=None)
     sampling_inputs.add_ema_argument(parser)
     parser.add_argument("--batch", type=int, default=1,
                         help="notes encoded or decoded in one pass (default 1)")
@@ -154,7 +159,7 @@ def run_transfer(args, model, rate, max_samples):
     sampling_outputs.check_free(out, ["transfer"], args.force, (".json",))
     audios = [sampling_inputs.read_note(n, model.hop, max_samples) for n in timbres]
     played = transfer.transfer_all(model, audios, target, args.z, args.batch,
-                                   args.temperature, args.seed)
+                                   args.temperature, args.seed, top_p=args.top_p)
     rows = []
     for stem, timbre, audio, result in zip(stems, timbres, audios, played, strict=True):
         wav = out / f"{stem}.wav"
@@ -175,7 +180,8 @@ def run_transfer(args, model, rate, max_samples):
     sampling_outputs.save_json(out / "transfer.json", {
         "command": " ".join(sys.argv), "model": os.path.abspath(args.model),
         "melody": target.name, "z": args.z, "transpose": args.transpose,
-        "temperature": args.temperature, "seed": args.seed, "summary": summary,
+        "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
+        "summary": summary,
         "timbres": rows}, args.force)
     print(f"{round(within)} of {count} {summary['unit']} within 50 cents over {len(rows)} "
           f"timbre(s); wrote {out / 'transfer.json'}")
@@ -199,10 +205,11 @@ def run_evaluate(args, model, rate, max_samples):
                                            f"{args.prime_seconds}")
     results, played = evaluation.evaluate(model, chosen, rate, shifts, args.temperature,
                                           args.batch, args.seed,
-                                          prime_seconds=args.prime_seconds)
+                                          prime_seconds=args.prime_seconds, top_p=args.top_p)
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
                "settings": {"split": args.split, "seconds": args.seconds, "seed": args.seed,
-                            "temperature": args.temperature, "shifts": shifts,
+                            "temperature": args.temperature, "top_p": args.top_p,
+                            "shifts": shifts,
                             "prime_seconds": args.prime_seconds},
                **results}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
@@ -314,7 +321,7 @@ def with_estimated_pitch(note, rate):
 
 
 def main(args):
-    check_generation_args(1, args.batch, args.temperature)
+    check_generation_args(1, args.batch, args.temperature, args.top_p)
     if args.seed is not None and args.seed < 0:
         raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
     model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
@@ -336,7 +343,8 @@ def resynthesize(args, model, rate, stems, zs, pitches, originals):
     out = ensure_output_dir(args.out)
     stems = sampling_outputs.unused_stems(out, stems, args.force)
     start = time.perf_counter()
-    audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature, args.seed)
+    audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature, args.seed,
+                                 top_p=args.top_p)
     seconds = time.perf_counter() - start
     for stem, samples, original in zip(stems, audio, originals, strict=True):
         wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original)

@@ -63,6 +63,9 @@ def build_parser():
     parser.add_argument("--temperature", type=float, default=1.0,
                         help="1 = the model's distribution, < 1 sharper (softmax: logits / T; "
                              "mixture: weight logits / T and scales x T)")
+    parser.add_argument("--top-p", type=float, default=1.0,
+                        help="softmax models: draw each sample from the fewest most likely "
+                             "classes holding this share of the probability (default 1: any)")
     parser.add_argument("--batch", type=int, default=1,
                         help="files generated together (default 1)")
     parser.add_argument("--speaker", help="speaker name or id, for speaker-conditioned models")
@@ -83,7 +86,7 @@ def build_parser():
 
 
 def main(args):
-    check_generation_args(1, args.batch, args.temperature)
+    check_generation_args(1, args.batch, args.temperature, args.top_p)
     if args.seed is not None and args.seed < 0:
         raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
     if args.seconds is not None:
@@ -118,12 +121,15 @@ def main(args):
                                           args.force)
 
     start = time.perf_counter()
+    if student and args.top_p < 1:
+        raise chainer_wavenet.WaveNetError("--top-p is for softmax models; a student is "
+                                           "sharpened by --temperature")
     if student:
         audio = synthesize(model, length, args.batch, args.temperature, speaker, args.seed,
                            features)
     else:
         audio = synthesis.sample_audio(model, length, args.batch, args.temperature, speaker,
-                                       prime, args.seed, features=features)
+                                       prime, args.seed, features=features, top_p=args.top_p)
     seconds = time.perf_counter() - start
     for stem, samples in zip(stems, audio, strict=True):
         original = None if recording is None else recording[:len(samples)]

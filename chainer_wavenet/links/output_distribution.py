@@ -15,6 +15,7 @@ import chainer.functions as F
 import numpy as np
 
 from chainer_wavenet.audio.quantization import bin_width
+from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.functions.cross_entropy import softmax_cross_entropy
 from chainer_wavenet.functions.gumbel import sample_gumbel
 
@@ -26,13 +27,32 @@ LOG_SCALE_MAX = 7.0
 UNIFORM_MARGIN = 1e-7
 
 
-def sample_softmax(logits, temperature, uniform):
-    """Draw one class per row of ``logits`` from softmax(logits / temperature).
+def nucleus(logits, temperature, top_p):
+    """``logits`` (batch, classes) with every class outside the nucleus of
+    softmax(logits / temperature) set to -inf: the nucleus is the fewest most likely
+    classes whose probabilities sum to at least ``top_p`` (Holtzman et al. 2020)."""
+    xp = chainer.backend.get_array_module(logits)
+    scaled = logits.astype(np.float32) / np.float32(temperature)
+    probabilities = xp.exp(scaled - scaled.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    ordered = -xp.sort(-probabilities, axis=1)
+    # The least probability kept: that of the class whose mass before it is still < top_p.
+    before = xp.cumsum(ordered, axis=1) - ordered
+    kept = (before < np.float32(top_p)).sum(axis=1, keepdims=True)
+    least = xp.take_along_axis(ordered, kept - 1, axis=1)
+    return xp.where(probabilities >= least, logits, xp.asarray(-np.inf, logits.dtype))
+
+
+def sample_softmax(logits, temperature, uniform, top_p=1.0):
+    """Draw one class per row of ``logits`` from softmax(logits / temperature), restricted
+    to its nucleus when ``top_p`` < 1 (:func:`nucleus`).
 
     ``uniform`` holds one draw in [0, 1) per row; on NumPy the class is the first
     whose cumulative probability exceeds it; on a GPU the draw keys Gumbel-max
     sampling instead (:mod:`chainer_wavenet.functions.gumbel`: fewer kernel launches).
     """
+    if top_p < 1:
+        logits = nucleus(logits, temperature, top_p)
     xp = chainer.backend.get_array_module(logits)
     if xp is not np:
         return sample_gumbel(logits, temperature, uniform)
@@ -50,6 +70,8 @@ class Softmax:
     """A categorical distribution over ``n_classes``: the head gives one logit per class.
 
     Temperature T divides the logits: T < 1 sharper, T = 1 the model's own distribution.
+    ``top_p`` < 1 draws from the nucleus only: the fewest most likely classes holding that
+    much of the probability (the improbable tail, heard as a noise floor, is never drawn).
     """
 
     draws = 1
@@ -61,9 +83,9 @@ class Softmax:
         """Mean NLL (nats) of int32 ``targets`` (batch, T) under ``outputs`` (batch, C, T)."""
         return softmax_cross_entropy(outputs, targets)
 
-    def sample(self, outputs, temperature, uniform):
+    def sample(self, outputs, temperature, uniform, top_p=1.0):
         """int32 classes (batch,) from ``outputs`` (batch, C) and ``uniform`` (batch, 1)."""
-        return sample_softmax(outputs, temperature, uniform[:, 0])
+        return sample_softmax(outputs, temperature, uniform[:, 0], top_p)
 
 
 class LogisticMixture:
@@ -147,8 +169,12 @@ class LogisticMixture:
         discretized mixture's by default."""
         return self.log_density_of(self.density_parts(outputs, log_scale_min), values)
 
-    def sample(self, outputs, temperature, uniform):
-        """int32 classes (batch,) from ``outputs`` (batch, 3K) and ``uniform`` (batch, 2)."""
+    def sample(self, outputs, temperature, uniform, top_p=1.0):
+        """int32 classes (batch,) from ``outputs`` (batch, 3K) and ``uniform`` (batch, 2);
+        ``top_p`` must be 1 (a nucleus is a softmax's)."""
+        if top_p < 1:
+            raise WaveNetError("--top-p is for softmax outputs; a mixture of logistics is "
+                               "sharpened by --temperature")
         xp = chainer.backend.get_array_module(outputs)
         logits, means, log_scales = self._parts(outputs.astype(np.float32))
         component = sample_softmax(logits, temperature, uniform[:, 0])

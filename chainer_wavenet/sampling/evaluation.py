@@ -127,7 +127,7 @@ def condition_name(shift):
 
 
 def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1, seed=0,
-             progress=True, likelihood=True, originals=True, prime_seconds=0.0):
+             progress=True, likelihood=True, originals=True, prime_seconds=0.0, top_p=1.0):
     """Everything the module measures, for ``notes`` (a list of :class:`Note`).
 
     Returns the results, ``{"nll_bits", "summary": {condition: {...}}, "notes": [rows]}``
@@ -137,7 +137,8 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     whose target lies outside MIDI 0..127 are skipped. ``likelihood`` and
     ``originals`` (the pitch of the notes themselves) can be left out. With
     ``prime_seconds``, the condition "primed" also plays each note's first seconds
-    as they are and measures only what the decoder makes of the rest.
+    as they are and measures only what the decoder makes of the rest. Notes are played
+    at ``temperature`` from the nucleus holding ``top_p`` of the probability.
     """
     if not notes:
         raise WaveNetError("nothing to evaluate: no notes")
@@ -157,7 +158,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
         chosen = [i for i, n in enumerate(notes) if n.in_range(shift)]
         outputs = synthesis.decode_all(
             model, [zs[i] for i in chosen], [notes[i].decoder_pitch(shift) for i in chosen],
-            batch_size, temperature, seed, progress=False)
+            batch_size, temperature, seed, progress=False, top_p=top_p)
         for i, audio in zip(chosen, outputs, strict=True):
             note = notes[i]
             distance = log_mel_distance(audio, note.audio, sample_rate) if shift == 0 else None
@@ -168,8 +169,8 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     if primed:
         outputs = synthesis.decode_all(
             model, zs, [n.decoder_pitch() for n in notes], batch_size, temperature, seed,
-            progress=False,
-            primes=[model.classes(n.audio[:primed]) for n in notes])
+            progress=False, primes=[model.classes(n.audio[:primed]) for n in notes],
+            top_p=top_p)
         for note, audio in zip(notes, outputs, strict=True):
             distance = log_mel_distance(audio[primed:], note.audio[primed:], sample_rate)
             rows.extend(_measured(note, "primed", audio, sample_rate, distance=distance,

@@ -11,8 +11,8 @@ from tqdm.auto import tqdm
 from chainer_wavenet.errors import WaveNetError
 
 
-def check_generation_args(length, batch_size, temperature):
-    """WaveNetError for a length, batch or temperature no generator can use."""
+def check_generation_args(length, batch_size, temperature, top_p=1.0):
+    """WaveNetError for a length, batch, temperature or nucleus no generator can use."""
     if length < 1:
         raise WaveNetError(f"--length must be at least 1 sample, got {length}")
     if batch_size < 1:
@@ -20,6 +20,10 @@ def check_generation_args(length, batch_size, temperature):
     if not temperature > 0:
         raise WaveNetError(f"--temperature must be > 0 (1 = the model's own distribution, "
                            f"< 1 sharper), got {temperature}")
+    if not 0 < top_p <= 1:
+        raise WaveNetError(f"--top-p must lie in (0, 1] (1 = every class may be drawn; 0.8 = "
+                           f"only the most likely classes holding 80% of the probability), "
+                           f"got {top_p}")
 
 
 def _on_device(wavenet, array, dtype=None):
@@ -33,18 +37,19 @@ def _on_device(wavenet, array, dtype=None):
 
 def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
              local_features=None, prime=None, seed=None, progress=False, source=None,
-             periods=None):
+             periods=None, top_p=1.0):
     """Generate ``length`` new samples per sequence: int32 classes (batch, length), NumPy.
 
     Each sample is drawn from the model's output distribution at ``temperature``
-    (see :mod:`chainer_wavenet.links.output_distribution` for what it means for each).
+    (see :mod:`chainer_wavenet.links.output_distribution` for what it means for each),
+    from the nucleus holding ``top_p`` of the probability when it is < 1 (softmax only).
 
     ``prime``: int32 classes (batch, P) fed first (teacher forced); without
     it, generation starts from one silent sample. Conditioning as in
     ``WaveNet.__call__``; local features, the source and 2-D pitch periods
     must cover the prime and the new samples.
     """
-    check_generation_args(length, batch_size, temperature)
+    check_generation_args(length, batch_size, temperature, top_p)
     xp = wavenet.xp
     n_classes = wavenet.config.n_classes
     if prime is None:
@@ -86,6 +91,6 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
         current = prime[:, -1]
         for t in tqdm(range(length), desc="generating", unit="sample", disable=not progress,
                       mininterval=0.5):
-            current = distribution.sample(wavenet.step(current), temperature, uniform[t])
+            current = distribution.sample(wavenet.step(current), temperature, uniform[t], top_p)
             generated[t] = current
     return chainer.backend.CpuDevice().send(generated.T.copy())

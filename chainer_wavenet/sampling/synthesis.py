@@ -15,11 +15,11 @@ from chainer_wavenet.sampling.generate import generate
 
 
 def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, prime=None,
-                 seed=None, progress=True, features=None):
+                 seed=None, progress=True, features=None, top_p=1.0):
     """Float32 audio (batch, len(prime) + length): the prime (if any), then new samples.
 
     ``features``: local features (channels, frames) for every sequence, covering the
-    prime and the new samples.
+    prime and the new samples. ``temperature`` and ``top_p``: as for :func:`generate`.
     """
     xp = wavenet.xp
     global_ids = None if speaker is None else xp.full(batch_size, speaker, np.int32)
@@ -27,7 +27,7 @@ def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, p
     local_features = None if features is None else xp.asarray(
         np.broadcast_to(features, (batch_size,) + features.shape))
     classes = generate(wavenet, length, batch_size, temperature, global_ids, local_features,
-                       prime=primes, seed=seed, progress=progress)
+                       prime=primes, seed=seed, progress=progress, top_p=top_p)
     if primes is not None:
         classes = np.concatenate([primes, classes], axis=1)
     config = wavenet.config
@@ -54,14 +54,17 @@ def check_pitches(pitches, batch, samples):
     return pitches
 
 
-def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=None):
+def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=None,
+           top_p=1.0):
     """Float32 audio (batch, frames * hop) decoded from z (batch, bottleneck, frames).
 
     ``pitches``: one MIDI pitch per note, one for all, or a pitch track per note
     (batch, >= frames * hop), the pitch of every sample (see
     :class:`chainer_wavenet.models.autoencoder.WaveNetAutoencoder`). The first sample of each note
     is the silence the decoder starts from, or the ``prime`` (int classes (batch, P),
-    fed as they are); the other samples are generated. A 2-D z (one note) gives 1-D audio.
+    fed as they are); the other samples are generated at ``temperature`` from the nucleus
+    holding ``top_p`` of the probability (see :func:`generate`). A 2-D z (one note) gives
+    1-D audio.
     """
     decoder = model.decoder
     xp = model.xp
@@ -86,7 +89,7 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=N
                                     model.pitch_ids(ids), z, prime=classes[:, :fed], seed=seed,
                                     progress=progress,
                                     source=model.pitch_source(pitches, classes.shape[1] - 1),
-                                    periods=model.pitch_periods(pitches))
+                                    periods=model.pitch_periods(pitches), top_p=top_p)
     audio = model.waveform(classes)
     return audio[0] if single else audio
 
@@ -125,7 +128,7 @@ def encode_all(model, audios, batch_size=1):
 
 
 def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, progress=True,
-               primes=None):
+               primes=None, top_p=1.0):
     """Audio per (z, pitch) pair, decoding up to ``batch_size`` equal-length notes at once;
     ``primes``: one prime (int classes) per note, all of one length, or None."""
     audio = []
@@ -136,5 +139,5 @@ def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, pro
         prime = None if chunk[0][2] is None else np.stack([note[2] for note in chunk])
         chunk_seed = None if seed is None else seed + i
         audio.extend(decode(model, z, [note[1] for note in chunk], temperature, chunk_seed,
-                            progress, prime))
+                            progress, prime, top_p))
     return audio

@@ -99,12 +99,12 @@ def decoder_track(model, target):
 
 
 def transfer_all(model, audios, target, mode="mean", batch_size=1, temperature=1.0, seed=None,
-                 progress=True):
+                 progress=True, top_p=1.0):
     """Float32 audio of each timbre in ``audios`` playing ``target``."""
     zs = [timbre_z(model, audio, target, mode) for audio in audios]
     track = decoder_track(model, target)
     return synthesis.decode_all(model, zs, [track] * len(zs), batch_size, temperature, seed,
-                                progress)
+                                progress, top_p=top_p)
 
 
 def measure(audio, sample_rate, target):
