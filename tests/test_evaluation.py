@@ -132,6 +132,10 @@ class AudioAsZ:
     def encode(audio):
         return audio[:, None, :]
 
+    @staticmethod
+    def classes(audio):
+        return mu_law.encode(audio, 256)
+
 
 def decoding(monkeypatch, played):
     """Replace decoding with ``played(z audio, pitch asked)``; what was asked is recorded.
@@ -139,7 +143,7 @@ def decoding(monkeypatch, played):
     asked = []
 
     def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None,
-                   progress=True, primes=None):
+                   progress=True, primes=None, top_p=1.0):
         asked.append([np.array(p, np.float64) for p in pitches])
         outputs = []
         for z, pitch, prime in zip(zs, pitches, primes or [None] * len(zs), strict=True):
@@ -247,7 +251,10 @@ def test_evaluate_command_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     results = json.loads((out / "evaluation.json").read_text())
     assert (out / "evaluation.png").read_bytes()[:4] == b"\x89PNG"
-    assert len(list((out / "audio").glob("*.wav"))) == 4 * tested
+    # Each note's original and its four versions, each with its spectrogram, on the page.
+    assert len(list((out / "audio").glob("*.wav"))) == 5 * tested
+    assert len(list((out / "audio").glob("*.png"))) == 5 * tested
+    assert (out / "index.html").read_text().count("<audio") == 5 * tested
     assert results["settings"]["shifts"] == [-2, 3]
     # The table printed is the JSON's summary.
     for condition, summary in results["summary"].items():
