@@ -286,6 +286,27 @@ def test_a_new_run_keeps_the_snapshots_it_did_not_write(speaker_folder, tmp_path
     assert f"resumed from {out / 'snapshot_iter_6.npz'} at iteration 6" in resumed.stdout
 
 
+
+def test_keep_snapshots_counts_the_snapshots_of_the_runs_resumed(speaker_folder, tmp_path):
+    """--keep-snapshots holds across resumes: a resumed run removes the oldest snapshots of
+    the runs before it beyond N, and never the one it resumed from until it wrote a newer."""
+    out = tmp_path / "run"
+    common = ("--dataset", speaker_folder, "--out", out, "--validation-fraction", 0.34,
+              "--length", 64, "--batchsize", 2, "--validation-crops", 4, "--interval", 1)
+
+    def kept():
+        return sorted(int(path.stem.split("_")[-1]) for path in out.glob("snapshot_iter_*"))
+
+    train("wavenet", *common, "--iteration", 4, "--keep-snapshots", 3)
+    assert kept() == [2, 3, 4]
+    train("wavenet", *common, "--iteration", 4, "--keep-snapshots", 1, "--resume")
+    assert kept() == [2, 3, 4]  # wrote none: the one it resumed from stays, and the others
+    train("wavenet", *common, "--iteration", 6, "--keep-snapshots", 3, "--resume")
+    assert kept() == [4, 5, 6]
+    train("wavenet", *common, "--iteration", 7, "--keep-snapshots", 1, "--resume")
+    assert kept() == [7]
+
+
 # Writes a 4M-parameter WaveNet (about 15 MB, half a second) as model.h5 or as a trainer
 # snapshot, over and over; each write holds the initial weights plus the number of writes before.
 WRITER = """
