@@ -32,7 +32,7 @@ from chainer_wavenet.sampling import (
     synthesis,
     transfer,
 )
-from chainer_wavenet.sampling.generate import check_generation_args
+from chainer_wavenet.sampling.generate import GenerationInterrupted, check_generation_args
 from chainer_wavenet.sampling.listening_page import write_listening_page
 from chainer_wavenet.visualizations import plots
 
@@ -336,7 +336,14 @@ def resynthesize(args, model, rate, stems, zs, pitches, originals):
     out = ensure_output_dir(args.out)
     stems = sampling_outputs.unused_stems(out, stems, args.force)
     start = time.perf_counter()
-    audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature, args.seed)
+    try:
+        audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature,
+                                     args.seed)
+    except GenerationInterrupted as stop:
+        written = sampling_outputs.write_interrupted(out, stems, stop, rate, args.force,
+                                                     originals)
+        print(*sampling_outputs.interrupted_lines(written, rate), sep="\n")
+        raise
     seconds = time.perf_counter() - start
     for stem, samples, original in zip(stems, audio, originals, strict=True):
         wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original)

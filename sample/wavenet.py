@@ -40,7 +40,7 @@ from chainer_wavenet.sampling import (
     outputs as sampling_outputs,
     synthesis,
 )
-from chainer_wavenet.sampling.generate import check_generation_args
+from chainer_wavenet.sampling.generate import GenerationInterrupted, check_generation_args
 from chainer_wavenet.training.student_losses import recording_nll_bits
 
 
@@ -122,8 +122,15 @@ def main(args):
         audio = synthesize(model, length, args.batch, args.temperature, speaker, args.seed,
                            features)
     else:
-        audio = synthesis.sample_audio(model, length, args.batch, args.temperature, speaker,
-                                       prime, args.seed, features=features)
+        try:
+            audio = synthesis.sample_audio(model, length, args.batch, args.temperature,
+                                           speaker, prime, args.seed, features=features)
+        except GenerationInterrupted as stop:
+            originals = None if recording is None else [recording] * args.batch
+            written = sampling_outputs.write_interrupted(out, stems, stop, rate, args.force,
+                                                         originals)
+            print(*sampling_outputs.interrupted_lines(written, rate), sep="\n")
+            raise
     seconds = time.perf_counter() - start
     for stem, samples in zip(stems, audio, strict=True):
         original = None if recording is None else recording[:len(samples)]

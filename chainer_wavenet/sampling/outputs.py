@@ -59,6 +59,35 @@ def write_outputs(folder, stem, audio, rate, force=False, original=None):
     return wav, png
 
 
+def write_interrupted(folder, stems, stop, rate, force=False, originals=None):
+    """After Ctrl-C (``stop``, a GenerationInterrupted): write the takes it finished under
+    their stems and those it cut short, if they hold any new sample, as ``<stem>_partial``;
+    each a WAV with its PNG, beside existing files. Returns (wav, samples, whole) per take.
+    """
+    originals = [None] * len(stems) if originals is None else originals
+    whole = list(range(stop.finished))
+    cut = list(range(stop.finished, len(stop.samples))) if stop.generated else []
+    names = ([stems[i] for i in whole] +
+             unused_stems(folder, [f"{stems[i]}_partial" for i in cut], force))
+    written = []
+    for name, i in zip(names, whole + cut, strict=True):
+        samples, original = stop.samples[i], originals[i]
+        if original is not None:
+            original = original[:len(samples)]
+        wav, _ = write_outputs(folder, name, samples, rate, force, original)
+        written.append((wav, len(samples), i < stop.finished))
+    return written
+
+
+def interrupted_lines(written, rate):
+    """What to say of the takes :func:`write_interrupted` wrote: a line each, or that none."""
+    if not written:
+        return ["interrupted before any sample was generated: nothing written"]
+    return [f"wrote {wav} ({samples} samples, {samples / rate:.2f} s at {rate} Hz"
+            f"{'' if whole else ', cut short by the interrupt'}) and its PNG"
+            for wav, samples, whole in written]
+
+
 def save_embeddings(path, zs, names, pitches, hop, rate, force=False):
     """Write z (N, bottleneck, frames), note names and pitches (-1: unknown) to HDF5 ``path``."""
     shapes = {z.shape for z in zs}
