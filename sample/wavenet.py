@@ -134,7 +134,8 @@ def main(args):
     seconds = time.perf_counter() - start
     for stem, samples in zip(stems, audio, strict=True):
         original = None if recording is None else recording[:len(samples)]
-        wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original)
+        wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original,
+                                                  0 if prime is None else len(prime))
         print(f"wrote {wav} ({len(samples)} samples, {len(samples) / rate:.2f} s at {rate} Hz) "
               f"and {png.name}")
     print(f"generated {args.batch} x {length} samples in {seconds:.1f} s "

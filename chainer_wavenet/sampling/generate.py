@@ -16,7 +16,8 @@ class GenerationInterrupted(KeyboardInterrupt):
 
     From :func:`generate`: int32 classes (batch, n), the n new samples of each sequence.
     The synthesis functions replace them with a list of 1-D float32 takes, of which the
-    first ``finished`` are whole and the rest cut short after ``generated`` new samples.
+    first ``finished`` are whole and the rest cut short after ``generated`` new samples;
+    each begins with a prime of ``primed`` samples.
     """
 
     def __init__(self, samples, generated):
@@ -24,6 +25,7 @@ class GenerationInterrupted(KeyboardInterrupt):
         self.samples = samples
         self.generated = generated
         self.finished = 0
+        self.primed = 0
 
 
 def check_generation_args(length, batch_size, temperature):

@@ -46,16 +46,18 @@ def unused_stems(folder, stems, force, suffixes=(".wav", ".png")):
     return candidates
 
 
-def write_outputs(folder, stem, audio, rate, force=False, original=None):
-    """Write <stem>.wav and its spectrogram <stem>.png (beside ``original`` if given)."""
+def write_outputs(folder, stem, audio, rate, force=False, original=None, primed=0):
+    """Write <stem>.wav and its spectrogram <stem>.png (beside ``original`` if given); the
+    PNG marks where a prime of ``primed`` samples at the start of ``audio`` ends."""
     wav = Path(folder) / f"{stem}.wav"
     png = wav.with_suffix(".png")
     write_wav(wav, audio, rate, force=force)
+    mark = (primed / rate, "prime ends") if primed else None
     if original is None:
-        save_spectrogram(png, audio, rate, title=stem, force=force)
+        save_spectrogram(png, audio, rate, title=stem, force=force, mark=mark)
     else:
         save_spectrograms_side_by_side(png, [("original", original), (stem, audio)], rate,
-                                       force=force)
+                                       force=force, mark=mark)
     return wav, png
 
 
@@ -74,7 +76,7 @@ def write_interrupted(folder, stems, stop, rate, force=False, originals=None):
         samples, original = stop.samples[i], originals[i]
         if original is not None:
             original = original[:len(samples)]
-        wav, _ = write_outputs(folder, name, samples, rate, force, original)
+        wav, _ = write_outputs(folder, name, samples, rate, force, original, stop.primed)
         written.append((wav, len(samples), i < stop.finished))
     return written
 

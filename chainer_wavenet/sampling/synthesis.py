@@ -39,6 +39,7 @@ def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, p
                            local_features, prime=primes, seed=seed, progress=progress)
     except GenerationInterrupted as stop:
         stop.samples = list(audio(stop.samples))  # the prime and the samples made
+        stop.primed = 0 if primes is None else primes.shape[1]
         raise
     return audio(classes)
 
