@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 import chainer_wavenet  # noqa: F401  (before chainer)
 from chainer_wavenet import cli, evaluations
+from chainer_wavenet.audio import quantization
 from chainer_wavenet.audio.pitch_estimate import midi_to_hz, weak_fundamental
 from chainer_wavenet.audio.wav import write_wav
 from chainer_wavenet.datasets import melody
@@ -200,7 +201,10 @@ def run_evaluate(args, model, rate, max_samples):
     results, played = evaluation.evaluate(model, chosen, rate, shifts, args.temperature,
                                           args.batch, args.seed,
                                           prime_seconds=args.prime_seconds)
+    decoder = model.config.decoder
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
+               "bits_per_sample_of": quantization.describe(decoder.n_classes,
+                                                           decoder.quantization),
                "settings": {"split": args.split, "seconds": args.seconds, "seed": args.seed,
                             "temperature": args.temperature, "shifts": shifts,
                             "prime_seconds": args.prime_seconds},
@@ -213,6 +217,8 @@ def run_evaluate(args, model, rate, max_samples):
     table = evaluation.markdown_table(results)
     page = write_listening_page(out, results, played, rate, table)
     print(table)
+    if results["nll_bits"] is not None:
+        print(f"bits per sample: of the notes as {results['bits_per_sample_of']} samples")
     print(f"wrote {out / 'evaluation.json'}, {out / 'evaluation.png'} and {page} (listen: "
           f"every note's original and each version played, with spectrograms)")
 

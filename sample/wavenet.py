@@ -253,12 +253,16 @@ def evaluate(args):
         rows.append(row)
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
                "kind": "student" if isinstance(model, Student) else "wavenet",
+               "bits_per_sample_of": quantization.describe(config.n_classes,
+                                                           config.quantization),
                "settings": {"dataset": args.dataset, "split": args.split,
                             "seconds": args.seconds,
                             "temperature": args.temperature, "seed": args.seed},
                "summary": evaluation.recording_summary(rows), "files": rows}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
     print(evaluation.recording_table(results["summary"]))
+    print(f"bits per sample: teacher-forced negative log-likelihood of the recordings as "
+          f"{results['bits_per_sample_of']} samples")
     print(f"wrote {out / 'evaluation.json'}" + (f" and {count} resyntheses (WAV + PNG) in {out}"
                                                if mel is not None else ""))
 

@@ -85,3 +85,9 @@ def test_linear_classes_get_a_cache_of_their_own(tmp_path):
     np.testing.assert_array_equal(linear[0], quantization.encode(load(path)[0], 65536, "linear"))
     np.testing.assert_array_equal(law[0], mu_law.encode(load(path)[0], 65536))
     assert len(list((tmp_path / "cache").glob("*.classes"))) == 2
+
+
+def test_described_as_bits_figures_name_it():
+    assert quantization.describe(256, "mu_law") == "8-bit mu-law"
+    assert quantization.describe(65536, "linear") == "16-bit linear"
+    assert quantization.describe(100, "linear") == "100-class linear"

@@ -58,6 +58,8 @@ def validation_stems(out):
 
 
 def test_a_wavenet_continues_validation_openings_at_each_preview_interval(speakers, tmp_path):
+    """Each validation file's first receptive field, then the WaveNet's continuation, with
+    the original beside it and the prime's end marked."""
     out = tmp_path / "run"
     train("--dataset", speakers, "--out", out, *TINY, "--iteration", 4, "--interval", 1,
           "--preview-interval", 2)
@@ -80,9 +82,13 @@ def test_a_wavenet_continues_validation_openings_at_each_preview_interval(speake
 
 
 def test_a_vocoder_resynthesizes_validation_openings_at_the_end(speakers, tmp_path):
+    """A mixture-of-logistics vocoder (16-bit linear samples, as its bits say), previewed at
+    the end only: no prime, so no mark."""
     out = tmp_path / "vocoder"
-    train("--dataset", speakers, "--out", out, *TINY, "--iteration", 3, "--interval", 1,
-          "--mel", 16, "--mel-hop", 64, "--mel-window", 256, "--preview-files", 1)
+    result = train("--dataset", speakers, "--out", out, *TINY, "--iteration", 3, "--interval",
+                   1, "--mel", 16, "--mel-hop", 64, "--mel-window", 256, "--preview-files", 1,
+                   "--output", "logistic_mixture", "--mixture-components", 2)
+    assert "main/bits, validation/main/bits: bits per sample (16-bit linear)" in result.stdout
     stems = validation_stems(out)
     assert {path.name for path in (out / "previews").iterdir()} == {
         f"iter_0000003_{stems[0]}.wav", f"iter_0000003_{stems[0]}.png"}
