@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 import chainer_wavenet  # noqa: F401  (before chainer)
 from chainer_wavenet import cli, evaluations
+from chainer_wavenet.audio import quantization
 from chainer_wavenet.audio.pitch_estimate import midi_to_hz, weak_fundamental
 from chainer_wavenet.audio.wav import write_wav
 from chainer_wavenet.datasets import melody
@@ -32,7 +33,7 @@ from chainer_wavenet.sampling import (
     synthesis,
     transfer,
 )
-from chainer_wavenet.sampling.generate import check_generation_args
+from chainer_wavenet.sampling.generate import GenerationInterrupted, check_generation_args
 from chainer_wavenet.sampling.listening_page import write_listening_page
 from chainer_wavenet.visualizations import plots
 
@@ -206,7 +207,10 @@ def run_evaluate(args, model, rate, max_samples):
     results, played = evaluation.evaluate(model, chosen, rate, shifts, args.temperature,
                                           args.batch, args.seed,
                                           prime_seconds=args.prime_seconds, top_p=args.top_p)
+    decoder = model.config.decoder
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
+               "bits_per_sample_of": quantization.describe(decoder.n_classes,
+                                                           decoder.quantization),
                "settings": {"split": args.split, "seconds": args.seconds, "seed": args.seed,
                             "temperature": args.temperature, "top_p": args.top_p,
                             "shifts": shifts,
@@ -220,6 +224,8 @@ def run_evaluate(args, model, rate, max_samples):
     table = evaluation.markdown_table(results)
     page = write_listening_page(out, results, played, rate, table)
     print(table)
+    if results["nll_bits"] is not None:
+        print(f"bits per sample: of the notes as {results['bits_per_sample_of']} samples")
     print(f"wrote {out / 'evaluation.json'}, {out / 'evaluation.png'} and {page} (listen: "
           f"every note's original and each version played, with spectrograms)")
 
@@ -343,8 +349,14 @@ def resynthesize(args, model, rate, stems, zs, pitches, originals):
     out = ensure_output_dir(args.out)
     stems = sampling_outputs.unused_stems(out, stems, args.force)
     start = time.perf_counter()
-    audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature, args.seed,
-                                 top_p=args.top_p)
+    try:
+        audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature,
+                                     args.seed, top_p=args.top_p)
+    except GenerationInterrupted as stop:
+        written = sampling_outputs.write_interrupted(out, stems, stop, rate, args.force,
+                                                     originals)
+        print(*sampling_outputs.interrupted_lines(written, rate), sep="\n")
+        raise
     seconds = time.perf_counter() - start
     for stem, samples, original in zip(stems, audio, originals, strict=True):
         wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original)

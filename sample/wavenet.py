@@ -40,7 +40,7 @@ from chainer_wavenet.sampling import (
     outputs as sampling_outputs,
     synthesis,
 )
-from chainer_wavenet.sampling.generate import check_generation_args
+from chainer_wavenet.sampling.generate import GenerationInterrupted, check_generation_args
 from chainer_wavenet.training.student_losses import recording_nll_bits
 
 
@@ -128,12 +128,21 @@ def main(args):
         audio = synthesize(model, length, args.batch, args.temperature, speaker, args.seed,
                            features)
     else:
-        audio = synthesis.sample_audio(model, length, args.batch, args.temperature, speaker,
-                                       prime, args.seed, features=features, top_p=args.top_p)
+        try:
+            audio = synthesis.sample_audio(model, length, args.batch, args.temperature,
+                                           speaker, prime, args.seed, features=features,
+                                           top_p=args.top_p)
+        except GenerationInterrupted as stop:
+            originals = None if recording is None else [recording] * args.batch
+            written = sampling_outputs.write_interrupted(out, stems, stop, rate, args.force,
+                                                         originals)
+            print(*sampling_outputs.interrupted_lines(written, rate), sep="\n")
+            raise
     seconds = time.perf_counter() - start
     for stem, samples in zip(stems, audio, strict=True):
         original = None if recording is None else recording[:len(samples)]
-        wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original)
+        wav, png = sampling_outputs.write_outputs(out, stem, samples, rate, args.force, original,
+                                                  0 if prime is None else len(prime))
         print(f"wrote {wav} ({len(samples)} samples, {len(samples) / rate:.2f} s at {rate} Hz) "
               f"and {png.name}")
     print(f"generated {args.batch} x {length} samples in {seconds:.1f} s "
@@ -251,12 +260,16 @@ def evaluate(args):
         rows.append(row)
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
                "kind": "student" if isinstance(model, Student) else "wavenet",
+               "bits_per_sample_of": quantization.describe(config.n_classes,
+                                                           config.quantization),
                "settings": {"dataset": args.dataset, "split": args.split,
                             "seconds": args.seconds,
                             "temperature": args.temperature, "seed": args.seed},
                "summary": evaluation.recording_summary(rows), "files": rows}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
     print(evaluation.recording_table(results["summary"]))
+    print(f"bits per sample: teacher-forced negative log-likelihood of the recordings as "
+          f"{results['bits_per_sample_of']} samples")
     print(f"wrote {out / 'evaluation.json'}" + (f" and {count} resyntheses (WAV + PNG) in {out}"
                                                if mel is not None else ""))
 

@@ -385,7 +385,8 @@ TRAIN_FLAGS = [("--length", -1), ("--length", 0), ("--batchsize", 0), ("--iterat
                ("--epoch", -2), ("--interval", 0), ("--lr", 0), ("--lr", "inf"), ("--lr", "nan"),
                ("--lr-decay", 0), ("--lr-decay", 1.5), ("--grad-clip", 0), ("--grad-clip", -1),
                ("--keep-snapshots", -1), ("--validation-crops", 0), ("--seed", -1),
-               ("--seed", 2**32), ("--validation-fraction", 1), ("--sample-rate", 0)]
+               ("--seed", 2**32), ("--validation-fraction", 1), ("--sample-rate", 0),
+               ("--preview-files", -1), ("--preview-seconds", 0), ("--preview-interval", 0)]
 
 
 @pytest.mark.parametrize("flag, value", TRAIN_FLAGS)

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_fixtures import make_autoencoder, make_wavenet
 from test_resume import (
     assert_same_arrays,
     trainer_state,
@@ -32,7 +34,9 @@ from test_resume import (
     write_speaker_folder,
 )
 
-from chainer_wavenet.audio.wav import write_wav
+from chainer_wavenet import snapshot
+from chainer_wavenet.audio.wav import read_wav, write_wav
+from chainer_wavenet.sampling import synthesis
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"OPENBLAS_NUM_THREADS": "1"}
@@ -419,6 +423,102 @@ def test_a_second_signal_stops_at_once(tmp_path):
     assert (tmp_path / "stderr").read_text().strip().endswith(
         "SIGTERM again: stopped at once, without a snapshot of this step")
     assert_no_temporaries(out)
+
+
+PROGRESS = re.compile(r"generating: .*?\| *(\d+)/(\d+)")
+
+
+def progress_bars(text):
+    """Each "generating" bar's newest (done, total), in the order the bars began."""
+    bars = []
+    for line in re.split(r"[\r\n]", text):
+        match = PROGRESS.search(line)
+        if match:
+            done, total = map(int, match.groups())
+            if not bars or bars[-1][0] == bars[-1][1] or done < bars[-1][0]:
+                bars.append((done, total))  # a new bar: the last one finished or restarted
+            else:
+                bars[-1] = (done, total)
+    return bars
+
+
+def interrupt_sampling(script, args, tmp_path, ready):
+    """Run sample/<script>.py, send it SIGINT once ``ready(bars)`` holds for its progress
+    bars, and return what it printed and the bars seen then."""
+    with open(tmp_path / "stderr", "w+") as stderr:
+        run = subprocess.Popen([sys.executable, f"sample/{script}.py", *map(str, args)],
+                               cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=stderr,
+                               text=True)
+        wait_for(run, lambda: ready(progress_bars((tmp_path / "stderr").read_text())),
+                 poll=0.01)
+        seen = progress_bars((tmp_path / "stderr").read_text())
+        run.send_signal(signal.SIGINT)
+        stdout = run.communicate(timeout=120)[0]
+        printed = stderr.seek(0) or stderr.read()
+    assert run.returncode == 130, printed
+    assert printed.strip().splitlines()[-1] == "interrupted" and "Traceback" not in printed
+    return stdout, seen
+
+
+def test_ctrl_c_while_sampling_writes_what_was_generated(tmp_path):
+    """sample/wavenet.py: SIGINT during generation writes each file's samples made so far as
+    sample_<n>_partial (what the same seed generates first, WAV + PNG), says so, exits 130."""
+    model = tmp_path / "wavenet.h5"
+    snapshot.save(model, make_wavenet(seed=1), {"sample_rate": 16000})
+    out = tmp_path / "samples"
+    stdout, seen = interrupt_sampling(
+        "wavenet", ("--model", model, "--out", out, "--seconds", 600, "--batch", 2, "--seed",
+                    4), tmp_path, lambda bars: bars and bars[0][0] > 0)
+    assert sorted(path.name for path in out.iterdir()) == [
+        "sample_000_partial.png", "sample_000_partial.wav", "sample_001_partial.png",
+        "sample_001_partial.wav"]
+    takes = [read_wav(out / f"sample_00{i}_partial.wav") for i in range(2)]
+    made = len(takes[0])
+    assert len(takes[1]) == made and seen[0][0] <= made < seen[0][1]
+    for i in range(2):
+        assert (f"wrote {out / f'sample_00{i}_partial.wav'} ({made} samples, "
+                f"{made / 16000:.2f} s at 16000 Hz, cut short by the interrupt) and its PNG"
+                in stdout)
+    expected = synthesis.sample_audio(snapshot.load(model), made, 2, seed=4, progress=False)
+    np.testing.assert_allclose(np.stack(takes), expected, rtol=0, atol=1.01 / 32768)
+
+
+def test_ctrl_c_while_decoding_writes_the_notes_done_and_the_one_cut_short(tmp_path):
+    """sample/autoencoder.py reconstruct and decode: SIGINT during the second of three notes
+    writes the first whole, the second as <stem>_partial, nothing of the third; exit 130."""
+    model = tmp_path / "autoencoder.h5"
+    snapshot.save(model, make_autoencoder(seed=3, encoder_settings=dict(hop=16)),
+                  {"sample_rate": 16000})
+    t = np.arange(4 * 16000) / 16000
+    notes = []
+    for name, hz in (("a", 262.0), ("b", 330.0), ("c", 392.0)):
+        notes.append(tmp_path / f"{name}.wav")
+        write_wav(notes[-1], 0.5 * np.sin(2 * np.pi * hz * t), 16000)
+
+    def second_started(bars):
+        return len(bars) == 2 and 0 < bars[1][0] < bars[1][1]
+
+    encoded = tmp_path / "z"
+    encode = finish(start("sample/autoencoder.py", "encode", "--model", model, *notes,
+                          "--pitch", 60, "--out", encoded))
+    assert encode.returncode == 0, encode.stderr
+    for command, stems in (("reconstruct", [f"{n.stem}_reconstruction" for n in notes]),
+                           ("decode", [f"{n.stem}_decoded" for n in notes])):
+        out = tmp_path / command
+        inputs = (notes if command == "reconstruct"
+                  else ["--z", encoded / "embeddings.h5"])
+        stdout, seen = interrupt_sampling(
+            "autoencoder", (command, "--model", model, *inputs, "--pitch", 60, "--out", out,
+                            "--seed", 0), tmp_path, second_started)
+        assert sorted(path.name for path in out.iterdir()) == sorted(
+            f"{stem}{suffix}" for stem in (stems[0], f"{stems[1]}_partial")
+            for suffix in (".png", ".wav"))
+        assert len(read_wav(out / f"{stems[0]}.wav")) == len(t)
+        cut = len(read_wav(out / f"{stems[1]}_partial.wav"))
+        assert seen[1][0] < cut < len(t)
+        assert f"{out / stems[0]}.wav ({len(t)} samples, 4.00 s at 16000 Hz) and" in stdout
+        assert f"{stems[1]}_partial.wav ({cut} samples" in stdout
+        assert "cut short by the interrupt" in stdout
 
 
 # Damaged snapshots and leftovers

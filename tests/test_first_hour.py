@@ -142,6 +142,17 @@ def test_the_held_out_files_are_named_stored_and_evaluated(trained, tmp_path):
         assert sorted(Path(f["file"]).name for f in files) == expected
 
 
+@pytest.mark.slow
+def test_bits_figures_name_their_quantization(trained, tmp_path):
+    assert "main/bits, validation/main/bits: bits per sample (8-bit mu-law)" in trained["stdout"]
+    result = script("sample/wavenet.py", "evaluate", "--model", trained["out"] / "model.h5",
+                    "--dataset", trained["data"], "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "negative log-likelihood of the recordings as 8-bit mu-law samples" in result.stdout
+    evaluation = json.loads((tmp_path / "evaluation.json").read_text())
+    assert evaluation["bits_per_sample_of"] == "8-bit mu-law"
+
+
 def test_the_reference_model_names_its_dataset_without_a_build_path():
     metadata = snapshot.read_config(ROOT / "models" / "reference" / "model.h5")[1]
     assert metadata["dataset"] == "nsynth-reference"

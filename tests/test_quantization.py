@@ -95,3 +95,9 @@ def test_linear_encoding_rounds_to_the_nearest_class():
     for offset, expected in ((0.4, classes), (0.6, classes + 1), (-0.4, classes)):
         np.testing.assert_array_equal(
             quantization.encode(centres + offset * width, 65536, "linear"), expected)
+
+
+def test_described_as_bits_figures_name_it():
+    assert quantization.describe(256, "mu_law") == "8-bit mu-law"
+    assert quantization.describe(65536, "linear") == "16-bit linear"
+    assert quantization.describe(100, "linear") == "100-class linear"

@@ -181,10 +181,15 @@ def without_times(log):
     return [{k: v for k, v in entry.items() if k != "elapsed_time"} for entry in log]
 
 
+# Not training state: wall-clock time, and the steps whose snapshots the run keeps (a stopped
+# run also keeps the snapshot of the step it stopped at).
+NOT_STATE = ("_snapshot_elapsed_time", "extensions/TrainerSnapshot/written")
+
+
 def trainer_state(path):
-    """A trainer snapshot's arrays; wall-clock times (the only expected difference) taken out."""
+    """A trainer snapshot's arrays, those that are no training state taken out."""
     with np.load(path) as npz:
-        state = {key: npz[key] for key in npz.files if key != "_snapshot_elapsed_time"}
+        state = {key: npz[key] for key in npz.files if key not in NOT_STATE}
     state["extensions/LogReport/_log"] = without_times(
         json.loads(str(state["extensions/LogReport/_log"])))
     return state
@@ -275,7 +280,7 @@ def test_a_new_run_keeps_the_snapshots_it_did_not_write(speaker_folder, tmp_path
     assert refused.returncode == 2
     assert refused.stderr.startswith(f"error: {out}: already holds a training run")
     assert "--force" in refused.stderr and len(refused.stderr.splitlines()) == 1
-    assert {path.name: path.read_bytes() for path in out.iterdir()} == old_run
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == old_run
 
     train("wavenet", *common, *new_run, "--force")  # writes 3 and 6, then removes its own 3
     snapshots = sorted(path.name for path in out.glob("snapshot_iter_*"))
@@ -284,6 +289,27 @@ def test_a_new_run_keeps_the_snapshots_it_did_not_write(speaker_folder, tmp_path
         assert (out / name).read_bytes() == old_run[name]
     resumed = train("wavenet", *common, *new_run, "--resume")
     assert f"resumed from {out / 'snapshot_iter_6.npz'} at iteration 6" in resumed.stdout
+
+
+
+def test_keep_snapshots_counts_the_snapshots_of_the_runs_resumed(speaker_folder, tmp_path):
+    """--keep-snapshots holds across resumes: a resumed run removes the oldest snapshots of
+    the runs before it beyond N, and never the one it resumed from until it wrote a newer."""
+    out = tmp_path / "run"
+    common = ("--dataset", speaker_folder, "--out", out, "--validation-fraction", 0.34,
+              "--length", 64, "--batchsize", 2, "--validation-crops", 4, "--interval", 1)
+
+    def kept():
+        return sorted(int(path.stem.split("_")[-1]) for path in out.glob("snapshot_iter_*"))
+
+    train("wavenet", *common, "--iteration", 4, "--keep-snapshots", 3)
+    assert kept() == [2, 3, 4]
+    train("wavenet", *common, "--iteration", 4, "--keep-snapshots", 1, "--resume")
+    assert kept() == [2, 3, 4]  # wrote none: the one it resumed from stays, and the others
+    train("wavenet", *common, "--iteration", 6, "--keep-snapshots", 3, "--resume")
+    assert kept() == [4, 5, 6]
+    train("wavenet", *common, "--iteration", 7, "--keep-snapshots", 1, "--resume")
+    assert kept() == [7]
 
 
 # Writes a 4M-parameter WaveNet (about 15 MB, half a second) as model.h5 or as a trainer

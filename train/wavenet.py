@@ -17,6 +17,8 @@ import argparse
 import dataclasses
 import os
 
+import numpy as np
+
 import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
 from chainer_wavenet import cli, device, snapshot
 from chainer_wavenet.audio import quantization
@@ -32,6 +34,7 @@ from chainer_wavenet.models.config import (
 )
 from chainer_wavenet.models.wavenet import WaveNet
 from chainer_wavenet.training import runner
+from chainer_wavenet.training.extensions.previews import Continuations
 
 
 def build_parser():
@@ -71,6 +74,15 @@ def build_parser():
                              "logistics over 16-bit linear samples")
     parser.add_argument("--mixture-components", type=int, default=10,
                         help="logistics in the mixture (default 10)")
+    parser.add_argument("--preview-files", type=int, default=2,
+                        help="validation files whose opening is played at every "
+                             "--preview-interval into OUT/previews (WAV + PNG): a WaveNet "
+                             "continues its first receptive field, a vocoder resynthesizes "
+                             "it from its mel (default 2; 0: none)")
+    parser.add_argument("--preview-seconds", type=float, default=0.5,
+                        help="new audio per preview (default 0.5 s)")
+    parser.add_argument("--preview-interval", type=int, default=None,
+                        help="steps between previews (default: at the end only)")
     runner.add_training_arguments(parser, out="result/wavenet", batchsize=4, length=2048,
                                   iterations=2000, interval=200)
     device.add_device_arguments(parser)
@@ -96,6 +108,7 @@ def main(args):
     if args.trim_silence is not None and not args.trim_silence > 0:
         raise chainer_wavenet.WaveNetError(f"--trim-silence must be a positive number of dB, "
                                            f"got {args.trim_silence}")
+    check_preview_arguments(args)
     check_resumed_features(args, mel)
     config = model_config(args, mel)
     data = load_folder(args.dataset, args.sample_rate, config.n_classes, cache=args.cache,
@@ -124,8 +137,55 @@ def main(args):
                 "dataset": dataset_name(args.dataset), "split": split}
     if mel:
         metadata["mel"] = mel.to_dict()
-    runner.run_training(model, crops[0], crops[1], args, metadata)
+    runner.run_training(model, crops[0], crops[1], args, metadata,
+                        extra_extensions=previews(model, train, valid, mel, args))
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")
+
+
+def check_preview_arguments(args):
+    if args.preview_files < 0:
+        raise chainer_wavenet.WaveNetError(f"--preview-files must be >= 0 (0: no previews), "
+                                           f"got {args.preview_files}")
+    if not args.preview_seconds > 0:
+        raise chainer_wavenet.WaveNetError(f"--preview-seconds must be > 0, "
+                                           f"got {args.preview_seconds}")
+    if args.preview_interval is not None and args.preview_interval < 1:
+        raise chainer_wavenet.WaveNetError(f"--preview-interval must be at least 1, "
+                                           f"got {args.preview_interval}")
+
+
+def previews(model, train, valid, mel, args):
+    """The preview extension with its trigger: the openings of --preview-files files spread
+    over the validation files (the training files when none is held out), as (extension,
+    trigger) pairs."""
+    source = valid if len(valid) else train
+    count = min(args.preview_files, len(source))
+    if count < 1:
+        return []
+    config = model.config
+    picks = sorted({round(i * (len(source) - 1) / max(1, count - 1)) for i in range(count)})
+    primed = 0 if mel else config.receptive_field
+    shortest = min(len(source.waveforms[i]) for i in picks)
+    length = min(primed + max(1, round(args.preview_seconds * args.sample_rate)), shortest)
+    primed = min(primed, length // 2)  # files shorter than a receptive field: half of it
+    if length - primed < 1:
+        return []
+    classes = np.stack([np.asarray(source.waveforms[i][:length]) for i in picks])
+    features = None if mel is None else np.stack([
+        log_mel(quantization.decode(c, config.n_classes, config.quantization),
+                args.sample_rate, mel) for c in classes])
+    speakers = None if source.speakers is None else source.speakers[picks]
+    names = [relative_name(source.paths[i], args.dataset).rsplit(".", 1)[0].replace("/", "_")
+             for i in picks]
+    preview = Continuations(model, names, classes, primed, args.sample_rate, speakers,
+                            features, seed=args.seed)
+    if args.preview_interval:
+        trigger = (args.preview_interval, "iteration")
+    elif args.epoch:
+        trigger = (args.epoch, "epoch")
+    else:
+        trigger = (args.iteration or args.default_iterations, "iteration")
+    return [(preview, trigger)]
 
 
 def held_out(data, valid, args):

@@ -25,6 +25,15 @@ def _check(quantization, n_classes):
     return int(n_classes)
 
 
+def describe(n_classes, quantization):
+    """The quantization in words, as bits figures name it: '8-bit mu-law', '16-bit linear'
+    (a class count that is no power of 2: '100-class linear')."""
+    n_classes = _check(quantization, n_classes)
+    name = quantization.replace("_", "-")
+    bits = n_classes.bit_length() - 1
+    return f"{bits}-bit {name}" if n_classes == 1 << bits else f"{n_classes}-class {name}"
+
+
 def bin_width(n_classes):
     """The width of one linear class's bin in [-1, 1]."""
     return 2.0 / n_classes

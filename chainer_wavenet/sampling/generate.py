@@ -11,6 +11,23 @@ from tqdm.auto import tqdm
 from chainer_wavenet.errors import WaveNetError
 
 
+class GenerationInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) cut generation short; ``samples`` holds what was made so far.
+
+    From :func:`generate`: int32 classes (batch, n), the n new samples of each sequence.
+    The synthesis functions replace them with a list of 1-D float32 takes, of which the
+    first ``finished`` are whole and the rest cut short after ``generated`` new samples;
+    each begins with a prime of ``primed`` samples.
+    """
+
+    def __init__(self, samples, generated):
+        super().__init__()
+        self.samples = samples
+        self.generated = generated
+        self.finished = 0
+        self.primed = 0
+
+
 def check_generation_args(length, batch_size, temperature, top_p=1.0):
     """WaveNetError for a length, batch, temperature or nucleus no generator can use."""
     if length < 1:
@@ -89,8 +106,19 @@ def generate(wavenet, length, batch_size=1, temperature=1.0, global_ids=None,
         for t in range(prime.shape[1] - 1):
             wavenet.step(prime[:, t])
         current = prime[:, -1]
-        for t in tqdm(range(length), desc="generating", unit="sample", disable=not progress,
-                      mininterval=0.5):
-            current = distribution.sample(wavenet.step(current), temperature, uniform[t], top_p)
-            generated[t] = current
+        made = 0
+        try:
+            for t in tqdm(range(length), desc="generating", unit="sample",
+                          disable=not progress, mininterval=0.5):
+                current = distribution.sample(wavenet.step(current), temperature, uniform[t],
+                                             top_p)
+                generated[t] = current
+                made = t + 1
+        except KeyboardInterrupt:
+            raise GenerationInterrupted(_to_host(generated[:made]), made) from None
+    return _to_host(generated)
+
+
+def _to_host(generated):
+    """(length, batch) classes on the device as (batch, length) NumPy."""
     return chainer.backend.CpuDevice().send(generated.T.copy())

@@ -46,17 +46,48 @@ def unused_stems(folder, stems, force, suffixes=(".wav", ".png")):
     return candidates
 
 
-def write_outputs(folder, stem, audio, rate, force=False, original=None):
-    """Write <stem>.wav and its spectrogram <stem>.png (beside ``original`` if given)."""
+def write_outputs(folder, stem, audio, rate, force=False, original=None, primed=0):
+    """Write <stem>.wav and its spectrogram <stem>.png (beside ``original`` if given); the
+    PNG marks where a prime of ``primed`` samples at the start of ``audio`` ends."""
     wav = Path(folder) / f"{stem}.wav"
     png = wav.with_suffix(".png")
     write_wav(wav, audio, rate, force=force)
+    mark = (primed / rate, "prime ends") if primed else None
     if original is None:
-        save_spectrogram(png, audio, rate, title=stem, force=force)
+        save_spectrogram(png, audio, rate, title=stem, force=force, mark=mark)
     else:
         save_spectrograms_side_by_side(png, [("original", original), (stem, audio)], rate,
-                                       force=force)
+                                       force=force, mark=mark)
     return wav, png
+
+
+def write_interrupted(folder, stems, stop, rate, force=False, originals=None):
+    """After Ctrl-C (``stop``, a GenerationInterrupted): write the takes it finished under
+    their stems and those it cut short, if they hold any new sample, as ``<stem>_partial``;
+    each a WAV with its PNG, beside existing files. Returns (wav, samples, whole) per take.
+    """
+    originals = [None] * len(stems) if originals is None else originals
+    whole = list(range(stop.finished))
+    cut = list(range(stop.finished, len(stop.samples))) if stop.generated else []
+    names = ([stems[i] for i in whole] +
+             unused_stems(folder, [f"{stems[i]}_partial" for i in cut], force))
+    written = []
+    for name, i in zip(names, whole + cut, strict=True):
+        samples, original = stop.samples[i], originals[i]
+        if original is not None:
+            original = original[:len(samples)]
+        wav, _ = write_outputs(folder, name, samples, rate, force, original, stop.primed)
+        written.append((wav, len(samples), i < stop.finished))
+    return written
+
+
+def interrupted_lines(written, rate):
+    """What to say of the takes :func:`write_interrupted` wrote: a line each, or that none."""
+    if not written:
+        return ["interrupted before any sample was generated: nothing written"]
+    return [f"wrote {wav} ({samples} samples, {samples / rate:.2f} s at {rate} Hz"
+            f"{'' if whole else ', cut short by the interrupt'}) and its PNG"
+            for wav, samples, whole in written]
 
 
 def save_embeddings(path, zs, names, pitches, hop, rate, force=False):

@@ -11,7 +11,7 @@ import numpy as np
 from chainer_wavenet.audio import quantization
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.models.config import MIDI_PITCHES
-from chainer_wavenet.sampling.generate import generate
+from chainer_wavenet.sampling.generate import GenerationInterrupted, generate
 
 
 def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, prime=None,
@@ -20,18 +20,29 @@ def sample_audio(wavenet, length, batch_size=1, temperature=1.0, speaker=None, p
 
     ``features``: local features (channels, frames) for every sequence, covering the
     prime and the new samples. ``temperature`` and ``top_p``: as for :func:`generate`.
+    Ctrl-C raises :class:`GenerationInterrupted` with the audio made so far.
     """
     xp = wavenet.xp
     global_ids = None if speaker is None else xp.full(batch_size, speaker, np.int32)
     primes = None if prime is None else np.tile(np.asarray(prime, np.int32), (batch_size, 1))
     local_features = None if features is None else xp.asarray(
         np.broadcast_to(features, (batch_size,) + features.shape))
-    classes = generate(wavenet, length, batch_size, temperature, global_ids, local_features,
-                       prime=primes, seed=seed, progress=progress, top_p=top_p)
-    if primes is not None:
-        classes = np.concatenate([primes, classes], axis=1)
     config = wavenet.config
-    return quantization.decode(classes, config.n_classes, config.quantization)
+
+    def audio(classes):
+        if primes is not None:
+            classes = np.concatenate([primes, classes], axis=1)
+        return quantization.decode(classes, config.n_classes, config.quantization)
+
+    try:
+        classes = generate(wavenet, length, batch_size, temperature, global_ids,
+                           local_features, prime=primes, seed=seed, progress=progress,
+                           top_p=top_p)
+    except GenerationInterrupted as stop:
+        stop.samples = list(audio(stop.samples))  # the prime and the samples made
+        stop.primed = 0 if primes is None else primes.shape[1]
+        raise
+    return audio(classes)
 
 
 def check_pitches(pitches, batch, samples):
@@ -64,7 +75,8 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=N
     is the silence the decoder starts from, or the ``prime`` (int classes (batch, P),
     fed as they are); the other samples are generated at ``temperature`` from the nucleus
     holding ``top_p`` of the probability (see :func:`generate`). A 2-D z (one note) gives
-    1-D audio.
+    1-D audio. Ctrl-C raises :class:`GenerationInterrupted` with each note's audio made so
+    far.
     """
     decoder = model.decoder
     xp = model.xp
@@ -85,11 +97,17 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=N
     fed = 1 if prime is None else prime.shape[1]
     if classes.shape[1] > fed:
         ids = xp.asarray(pitches, np.int32 if pitches.ndim == 1 else np.float64)
-        classes[:, fed:] = generate(decoder, classes.shape[1] - fed, batch, temperature,
-                                    model.pitch_ids(ids), z, prime=classes[:, :fed], seed=seed,
-                                    progress=progress,
-                                    source=model.pitch_source(pitches, classes.shape[1] - 1),
-                                    periods=model.pitch_periods(pitches), top_p=top_p)
+        try:
+            classes[:, fed:] = generate(
+                decoder, classes.shape[1] - fed, batch, temperature, model.pitch_ids(ids), z,
+                prime=classes[:, :fed], seed=seed, progress=progress,
+                source=model.pitch_source(pitches, classes.shape[1] - 1),
+                periods=model.pitch_periods(pitches), top_p=top_p)
+        except GenerationInterrupted as stop:
+            made = fed + stop.generated
+            classes[:, fed:made] = stop.samples
+            stop.samples = list(model.waveform(classes[:, :made]))
+            raise
     audio = model.waveform(classes)
     return audio[0] if single else audio
 
@@ -130,7 +148,8 @@ def encode_all(model, audios, batch_size=1):
 def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, progress=True,
                primes=None, top_p=1.0):
     """Audio per (z, pitch) pair, decoding up to ``batch_size`` equal-length notes at once;
-    ``primes``: one prime (int classes) per note, all of one length, or None."""
+    ``primes``: one prime (int classes) per note, all of one length, or None. Ctrl-C
+    raises :class:`GenerationInterrupted` with the notes decoded and those cut short."""
     audio = []
     primes = [None] * len(zs) if primes is None else primes
     notes = list(zip(zs, pitches, primes, strict=True))
@@ -138,6 +157,10 @@ def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, pro
         z = np.stack([note[0] for note in chunk])
         prime = None if chunk[0][2] is None else np.stack([note[2] for note in chunk])
         chunk_seed = None if seed is None else seed + i
-        audio.extend(decode(model, z, [note[1] for note in chunk], temperature, chunk_seed,
-                            progress, prime, top_p))
+        try:
+            audio.extend(decode(model, z, [note[1] for note in chunk], temperature,
+                                chunk_seed, progress, prime, top_p))
+        except GenerationInterrupted as stop:
+            stop.samples, stop.finished = audio + stop.samples, len(audio)
+            raise
     return audio

@@ -7,6 +7,7 @@ import chainer
 import numpy as np
 from chainer.training import extensions
 
+from chainer_wavenet.audio import quantization
 from chainer_wavenet.device import get_device
 from chainer_wavenet.errors import WaveNetError, WriteError
 from chainer_wavenet.files import atomic_path, ensure_output_dir, remove_stale_temporaries
@@ -200,6 +201,15 @@ def _stopped_by(error, out, iteration):
     return WriteError(f"{error}. Training stopped at iteration {iteration}; {then}")
 
 
+def bits_meaning(model, loss=None):
+    """What ``main/bits`` measures, quantization named: a model's own NLL in bits per sample
+    of its classes, or, given another ``loss``, that loss in bits."""
+    if loss is not None:
+        return "loss in bits per sample"
+    config = getattr(model.config, "decoder", model.config)  # an autoencoder's decoder
+    return f"bits per sample ({quantization.describe(config.n_classes, config.quantization)})"
+
+
 def _stop_trigger(args, n_examples):
     if args.epoch is not None:
         total = args.epoch * max(1, n_examples // args.batchsize)
@@ -292,7 +302,7 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
                  "elapsed_time"], max(1, min(10, args.interval))):
             trainer.extend(ext)
         trainer.extend(LossPlot([shown, f"validation/{shown}"],
-                                ylabel="bits per sample" if loss_in_bits else "loss"),
+                                ylabel=bits_meaning(model, loss) if loss_in_bits else "loss"),
                        trigger=interval)
         trainer.extend(model_snapshot, trigger=interval)
         trainer.extend(trainer_snapshot, trigger=interval)
@@ -301,6 +311,7 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
     stop_on_signal.snapshot_of_this_step = trainer_snapshot.of_this_step
     trainer.extend(stop_on_signal)
 
+    say(f"main/bits, validation/main/bits: {bits_meaning(model, loss)}")
     if resume_paths is not None:
         resume_from = _resume(trainer, resume_paths, explicit=args.resume != "latest")
         print(f"resumed from {resume_from} at iteration {updater.iteration}")

@@ -55,17 +55,23 @@ def _save(figure, path, force):
         figure.savefig(temporary, format="png")
 
 
-def save_spectrogram(path, audio, sample_rate, title=None, force=False):
+# The colour of a time marked on a spectrogram: pure green, which magma never shows.
+MARK_COLOUR = "#00ff00"
+
+
+def save_spectrogram(path, audio, sample_rate, title=None, force=False, mark=None):
     """Write the log-magnitude spectrogram of 1-D ``audio`` to PNG ``path``."""
-    save_spectrograms_side_by_side(path, [(title or "spectrogram", audio)], sample_rate, force)
+    save_spectrograms_side_by_side(path, [(title or "spectrogram", audio)], sample_rate, force,
+                                   mark=mark)
 
 
 def save_spectrograms_side_by_side(path, items, sample_rate, force=False, track=None,
-                                   track_rate=100, max_hz=None):
+                                   track_rate=100, max_hz=None, mark=None):
     """Write spectrograms of ``items``, (title, audio) pairs, side by side on one dB scale.
 
     ``track``: a pitch track (MIDI per frame at ``track_rate``, NaN: rest) drawn over the
-    last one; ``max_hz``: the highest frequency shown.
+    last one; ``max_hz``: the highest frequency shown; ``mark``: (seconds, label), a time
+    drawn as a vertical line across the last one (where a prime ends).
     """
     window = 512
     hop = window // 4
@@ -86,6 +92,10 @@ def save_spectrograms_side_by_side(path, items, sample_rate, force=False, track=
         hz = 440.0 * 2.0 ** ((track - 69.0) / 12.0)
         axes[-1].plot((np.arange(len(track)) + 0.5) / track_rate, hz, color="cyan",
                       linewidth=1.0, label="target pitch")
+    if mark is not None:
+        seconds, label = mark
+        axes[-1].axvline(seconds, color=MARK_COLOUR, linewidth=1.5, label=label)
+    if track is not None or mark is not None:
         axes[-1].legend(loc="upper right", fontsize="small")
     axes[0].set_ylabel("frequency (Hz)")
     figure.colorbar(image, ax=list(axes), label="dB")

@@ -1,9 +1,11 @@
 """Trainer snapshots (for ``--resume``) and the model snapshot, written atomically."""
 
+import contextlib
 import os
 import re
 
 import chainer
+import numpy as np
 from chainer.training import extension
 
 from chainer_wavenet import snapshot
@@ -46,8 +48,10 @@ def check_finite(model, path, iteration):
 class TrainerSnapshot(extension.Extension):
     """Saves the whole trainer (weights, optimizer, iterators, schedules, log) as npz.
 
-    Keeps the ``keep`` newest snapshots this run wrote and deletes its own older
-    ones; files it did not write are never touched.
+    Keeps the ``keep`` newest snapshots of this run and deletes its older ones. The
+    list of them travels in each snapshot, so a resumed run counts those that the runs
+    before it wrote (the one it resumed from last); files no run of its line wrote (an
+    older run's, after ``--force``) are never touched.
     """
 
     priority = extension.PRIORITY_READER
@@ -55,21 +59,34 @@ class TrainerSnapshot(extension.Extension):
     def __init__(self, model, keep=3):
         self.model = model
         self.keep = keep
-        self._written = []
+        self._written = []  # iterations of the run's snapshots, oldest first
         self._last = None  # (iteration, path) of the newest snapshot written
 
     def __call__(self, trainer):
         iteration = trainer.updater.iteration
         path = os.path.join(trainer.out, trainer_snapshot_name(iteration))
         check_finite(self.model, path, iteration)
+        # Listed before saving: the snapshot counts itself, as the newest, when resumed.
+        self._written = [n for n in self._written if n != iteration] + [iteration]
         # Zipped in memory: NumPy 1.x's zip writer retries a failed write when collected.
         with atomic_bytes(path, force=True) as buffer:
             chainer.serializers.save_npz(buffer, trainer)
         self._last = iteration, path
-        if path not in self._written:
-            self._written.append(path)
         while self.keep and len(self._written) > self.keep:
-            os.remove(self._written.pop(0))
+            old = os.path.join(trainer.out, trainer_snapshot_name(self._written.pop(0)))
+            with contextlib.suppress(FileNotFoundError):  # removed by hand meanwhile
+                os.remove(old)
+
+    def serialize(self, serializer):
+        """The iterations of the snapshots kept so far, saved and restored with the trainer."""
+        if isinstance(serializer, chainer.serializer.Serializer):
+            serializer("written", np.array(self._written, np.int64))
+            return
+        try:
+            written = serializer("written", None)
+        except KeyError:  # a snapshot from before the list was kept: count from here
+            return
+        self._written = [int(n) for n in written]
 
     def of_this_step(self, trainer):
         """The path of a snapshot of the trainer's current step, written now unless it was."""
