@@ -86,7 +86,9 @@ def teacher_of(args):
     """The teacher to time: the --model student's own, if its file is here, else the named
     config's."""
     if args.model is not None:
-        path = load_student(args.model).metadata.get("teacher")
+        # Stored relative to the student's folder (absolute in older snapshots).
+        named = load_student(args.model).metadata.get("teacher")
+        path = named and os.path.join(os.path.dirname(os.path.abspath(args.model)), named)
         if path and os.path.isfile(path):
             return snapshot.load(path)
     return WaveNet(teacher_config(args.config))

@@ -1,8 +1,10 @@
 """train/student.py and sample/wavenet.py with a student, end to end on tiny models."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,6 +78,10 @@ def test_distillation_writes_a_student_with_its_log(setup):
     assert "main/bits" not in set(log[-1]) and "main/bits" not in setup["stdout"]
     assert "validation/main/loss" in setup["stdout"]
     assert json.loads((out / "config.json").read_text())["kind"] == "student"
+    # The teacher is named relative to the student's folder: no path of this machine.
+    teacher = snapshot.read_config(out / "model.h5")[1]["teacher"]
+    assert not os.path.isabs(teacher)
+    assert (out / teacher).resolve() == Path(setup["teacher"]).resolve()
 
 
 def test_distillation_resumed_is_distillation_uninterrupted(setup):

@@ -115,7 +115,9 @@ def main(args):
                f"{', '.join(map(str, config.flow_layers))} layers, "
                f"{config.residual_channels} channels; loss: {args.loss}")
     metadata = {"sample_rate": rate, "speakers": speakers,
-                "teacher": os.path.abspath(args.teacher), "loss": args.loss}
+                # Relative to the folder of model.h5: no path of the machine it trained on.
+                "teacher": os.path.relpath(os.path.abspath(args.teacher),
+                                           os.path.abspath(args.out)), "loss": args.loss}
     if mel is not None:
         metadata["mel"] = mel.to_dict()
     report = ["main/kl", "main/power"] if args.loss == "distill" else []

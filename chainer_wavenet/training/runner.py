@@ -311,7 +311,8 @@ def _run_training(group, stop_on_signal, model, train_set, valid_set, args, meta
     stop_on_signal.snapshot_of_this_step = trainer_snapshot.of_this_step
     trainer.extend(stop_on_signal)
 
-    say(f"main/bits, validation/main/bits: {bits_meaning(model, loss)}")
+    say(f"{shown}, validation/{shown}: "
+        + (bits_meaning(model, loss) if loss_in_bits else "the loss, in nats"))
     if resume_paths is not None:
         resume_from = _resume(trainer, resume_paths, explicit=args.resume != "latest")
         print(f"resumed from {resume_from} at iteration {updater.iteration}")
