@@ -446,9 +446,12 @@ def interrupt_sampling(script, args, tmp_path, ready):
     """Run sample/<script>.py, send it SIGINT once ``ready(bars)`` holds for its progress
     bars, and return what it printed and the bars seen then."""
     with open(tmp_path / "stderr", "w+") as stderr:
+        # SIGINT's default restored: a suite started in the background (`make test &`)
+        # hands its children SIGINT ignored, and Python then raises no KeyboardInterrupt.
         run = subprocess.Popen([sys.executable, f"sample/{script}.py", *map(str, args)],
                                cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=stderr,
-                               text=True)
+                               text=True, preexec_fn=lambda: signal.signal(
+                                   signal.SIGINT, signal.SIG_DFL))
         wait_for(run, lambda: ready(progress_bars((tmp_path / "stderr").read_text())),
                  poll=0.01)
         seen = progress_bars((tmp_path / "stderr").read_text())

@@ -38,8 +38,8 @@ def test_two_commands_say_to_activate_the_virtual_environment():
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_demo_ends_by_printing_the_activation_line():
     # A dry run prints every command of the recipe, the last one included, and runs none.
-    result = subprocess.run(["make", "-n", "demo", "DATASET=tests"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["make", "-n", "--no-print-directory", "demo", "DATASET=tests"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert "source .venv/bin/activate" in last

@@ -145,7 +145,8 @@ def test_train_script_writes_on_rank_0_only_and_resumes_the_group(make_wav, sine
     assert first.count(" validation files, ") == 1, first
     assert first.count("model written to") == 1, first
     assert sorted(os.listdir(outs[0])) == ["config.json", "log", "loss.png", "model.h5",
-                                           "snapshot_iter_1.npz", "snapshot_iter_2.npz"]
+                                           "previews", "snapshot_iter_1.npz",
+                                           "snapshot_iter_2.npz"]
     # Rank 0's refusal reaches every rank: all stop together, with no abort.
     refused = train("--iteration", 2, status=2).stderr
     assert refused.count("already holds a training run") == 2
