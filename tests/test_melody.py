@@ -102,6 +102,7 @@ def play(track):
     return (0.3 * sum(np.sin(h * phase) / h for h in (1, 2, 3))).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_a_tracked_frame_describes_its_own_time():
     """Track frame f holds the pitch around (f + 0.5) / 100 s. pYIN's frame is centred
     half a frame earlier and, on a glide, leans sharp: a rising and a falling glide of 24

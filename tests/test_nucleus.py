@@ -73,6 +73,7 @@ def test_a_mixture_refuses_a_nucleus():
                                          np.full((1, 2), 0.5, np.float32), top_p=0.9)
 
 
+@pytest.mark.slow
 def test_the_sample_commands_take_top_p(tmp_path):
     autoencoder, wavenet = tmp_path / "autoencoder.h5", tmp_path / "wavenet.h5"
     snapshot.save(autoencoder, make_autoencoder(seed=3, encoder_settings=dict(hop=16)),
