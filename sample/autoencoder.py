@@ -244,7 +244,8 @@ def run_encode(args, model, rate, max_samples):
         path = out / "embeddings.h5"
         sampling_outputs.save_embeddings(path, zs, [n.name for n in notes],
                                          [n.pitch for n in notes], model.hop, rate, args.force)
-        print(f"wrote {path}: z of {len(zs)} notes, {zs[0].shape[0]} channels x "
+        print(f"wrote {path}: z of {len(zs)} note{'s' * (len(zs) != 1)}, {zs[0].shape[0]} "
+              f"channels x "
               f"{zs[0].shape[1]} frames")
     else:
         for note, z in zip(notes, zs, strict=True):
