@@ -234,7 +234,9 @@ def test_killed_runs_resume_bit_for_bit(model, extra, request, tmp_path, random_
     resumed = {name: start(model, "--out", outs[name], *flags, "--resume") for name in killed}
     printed = {name: finish(process) for name, process in resumed.items()}
     assert f"snapshot_iter_{HALF}.npz at iteration {HALF}" in printed["half"]
-    assert "snapshot_iter_12.npz at iteration 12" in printed["past_decay"]
+    # Killed once snapshot 12 exists; on a busy machine the run may reach 16 before the
+    # kill lands, and then resumes there (the loop below checks it resumed from its newest).
+    assert resumed_at(printed["past_decay"]) >= 12
     assert "resumed from" in printed["random"] and "resumed from" in printed["sigterm"]
     for name in killed:
         kept = before_resume[name]
