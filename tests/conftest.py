@@ -1,11 +1,19 @@
 """Shared fixtures: sine tones and small WAV files in a temporary folder."""
 
 import os
+import tempfile
 
 # One BLAS thread per process (set before NumPy loads): tests start subprocesses and MPI
 # ranks on a 2-core machine, where competing OpenBLAS thread pools slow each other ~100x.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# librosa compiles its pitch tracker with numba and caches it: each pytest-xdist worker gets
+# its own cache folder, so that two workers of a fresh environment never write one cache
+# file at once (a torn file crashed a worker once).
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(
+        tempfile.gettempdir(),
+        f"chainer-wavenet-numba-{os.getuid()}-{os.environ['PYTEST_XDIST_WORKER']}")
 
 import numpy as np
 import pytest
