@@ -122,7 +122,8 @@ def load_weights(path, model):
         config, _ = _config_and_metadata(path, f)
         if config != model.config:
             raise WaveNetError(f"{path}: snapshot is of another model config than the one "
-                               f"asked for; use the same --preset/settings or another --out")
+                               f"asked for; train with the --preset and settings it was "
+                               f"trained with")
         _read_weights(path, f, model)
 
 

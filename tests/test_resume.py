@@ -393,3 +393,33 @@ def test_kill_in_the_middle_of_a_large_write_keeps_a_complete_file(kind, name, t
     assert writes_before >= 0
     for shift in shifts:
         np.testing.assert_allclose(shift, writes_before, atol=1e-3)
+
+
+def test_a_run_started_from_a_model_continues_from_its_weights(speaker_folder, tmp_path):
+    """--init MODEL starts a new run (a fresh optimizer and schedule) from MODEL's weights:
+    after one near-zero step the new run's weights and validation loss are the old model's;
+    a model of another config is refused with its path, before anything is written."""
+    common = ("--dataset", speaker_folder, "--validation-fraction", 0.34, "--length", 64,
+              "--batchsize", 2, "--validation-crops", 4, "--interval", 1)
+    first, further = tmp_path / "first", tmp_path / "further"
+    train("wavenet", *common, "--out", first, "--iteration", 4)
+    train("wavenet", *common, "--out", further, "--iteration", 1, "--lr", 1e-12,
+          "--init", first / "model.h5")
+    old, new = (snapshot.load(path / "model.h5") for path in (first, further))
+    for (name, a), (_, b) in zip(sorted(old.namedparams()), sorted(new.namedparams()),
+                                 strict=True):
+        np.testing.assert_allclose(b.array, a.array, atol=1e-9, err_msg=name)
+    assert new.metadata["initialized_from"] == str(first / "model.h5")
+    validation = [json.loads((path / "log").read_text())[-1]["validation/main/loss"]
+                  for path in (first, further)]
+    assert validation[1] == pytest.approx(validation[0], rel=1e-5)
+
+    other = tmp_path / "other.h5"
+    snapshot.save(other, WaveNet(WaveNetConfig(residual_channels=4, dilation_channels=4,
+                                               skip_channels=4, dilations=(1, 2))))
+    refused = subprocess.run(command("wavenet", *common, "--out", tmp_path / "refused",
+                                     "--iteration", 1, "--init", other),
+                             cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"error: {other}: snapshot is of another model config")
+    assert not (tmp_path / "refused").exists()

@@ -139,3 +139,20 @@ def test_teachers_that_cannot_teach_are_refused(setup, tmp_path):
                   {"sample_rate": RATE, "mel": MEL.to_dict()})
     refused(run("train/student.py", "--teacher", softmax, "--dataset", setup["dataset"],
                 "--out", tmp_path / "s"), "softmax teacher", "--output logistic_mixture")
+
+
+def test_the_student_plays_at_the_temperature_asked(setup, tmp_path):
+    """--temperature scales the student's noise: near 0 every seed plays the same (the flows'
+    path of zero noise), 0.5 lies nearer to it than 1 does, and 1 depends on the seed."""
+    def play(temperature, seed):
+        out = tmp_path / f"{temperature}-{seed}"
+        ok(run("sample/wavenet.py", "--model", setup["out"] / "model.h5", "--condition",
+               setup["dataset"] / "500.wav", "--out", out, "--seed", seed,
+               "--temperature", temperature))
+        return soundfile.read(out / "sample_000.wav", dtype="float32")[0]
+
+    still = play(1e-6, 1)
+    np.testing.assert_allclose(play(1e-6, 2), still, atol=1e-3)
+    half, whole = play(0.5, 1), play(1, 1)
+    assert not np.allclose(play(1, 2), whole, atol=1e-3)
+    assert 0 < np.abs(half - still).mean() < 0.75 * np.abs(whole - still).mean()

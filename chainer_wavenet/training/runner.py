@@ -7,6 +7,7 @@ import chainer
 import numpy as np
 from chainer.training import extensions
 
+from chainer_wavenet import snapshot
 from chainer_wavenet.audio import quantization
 from chainer_wavenet.device import get_device
 from chainer_wavenet.errors import WaveNetError, WriteError
@@ -80,6 +81,10 @@ def add_training_arguments(parser, out, batchsize, length, iterations, interval,
                         help="trainer snapshots to keep (default 3; 0 keeps all)")
     parser.add_argument("--resume", nargs="?", const="latest", default=None,
                         help="continue from a trainer snapshot (default: the newest in --out)")
+    parser.add_argument("--init", metavar="MODEL",
+                        help="start from the weights of this model .h5 (of the same config: "
+                             "to train a model further, e.g. with a lower --lr or --ema); a "
+                             "--resume'd run keeps the weights of its trainer snapshot")
     parser.add_argument("--force", action="store_true",
                         help="start a new run in an --out that already holds one")
     add_parallel_arguments(parser)
@@ -248,6 +253,9 @@ def run_training(model, train_set, valid_set, args, metadata, extra_extensions=(
 
 def _run_training(group, stop_on_signal, model, train_set, valid_set, args, metadata,
                   extra_extensions, loss, report, loss_in_bits):
+    if args.init is not None:
+        snapshot.load_weights(args.init, model)
+        metadata = dict(metadata, initialized_from=str(args.init))
     device = get_device(*group.device(args.gpu, args.device))
     try:
         outcome = _prepare_out(args, model.config) if group.is_root else None
