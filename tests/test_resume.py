@@ -214,12 +214,14 @@ def assert_same_arrays(left, right, what=""):
 
 
 @pytest.mark.parametrize("model, extra", [("wavenet", ()), ("autoencoder", ()),
-                                           ("wavenet", ("--ema", 0.9))])
+                                           ("wavenet", ("--ema", 0.9)),
+                                           ("autoencoder", ("--input-noise", 2))])
 def test_killed_runs_resume_bit_for_bit(model, extra, request, tmp_path, random_delay):
     """A straight run to TOTAL against runs killed right after the snapshot at HALF, after
     the one past the last step-size decay, or at a random moment (SIGKILL, and SIGTERM which
     snapshots the step reached), then resumed to TOTAL from where they stopped (they leave the
-    snapshots written before the kill untouched). With --ema, the moving average too."""
+    snapshots written before the kill untouched). With --ema, the moving average too; with
+    --input-noise, the noise of every step."""
     flags = (*model_flags(model, request), *SCHEDULE, *extra)
     outs = {name: tmp_path / name
             for name in ("straight", "half", "past_decay", "random", "sigterm")}
@@ -253,8 +255,10 @@ def test_killed_runs_resume_bit_for_bit(model, extra, request, tmp_path, random_
     assert final["updater/iterator:main/epoch"] == 6
     straight_weights, straight_attrs = weights(straight / "model.h5")
     averaged = [key for key in final if "ExponentialMovingAverage/average/" in key]
-    assert bool(averaged) == bool(extra)
-    assert any(key.startswith("raw_weights/") for key in straight_weights) == bool(extra)
+    assert bool(averaged) == ("--ema" in extra)
+    assert any(key.startswith("raw_weights/") for key in straight_weights) == ("--ema" in extra)
+    noise_calls = [final[key] for key in final if key.endswith("loss_state/calls")]
+    assert noise_calls == ([TOTAL] if "--input-noise" in extra else [])
     straight_log = without_times(json.loads((straight / "log").read_text()))
     assert [entry["iteration"] for entry in straight_log] == [4, 8, 12, 16]
     assert step_sizes(straight_log) == pytest.approx([LR, LR / 2, LR / 4, LR / 4])

@@ -21,6 +21,8 @@ from chainer_wavenet.training import runner
 from chainer_wavenet.training.extensions.loss_plot import LossPlot
 from chainer_wavenet.training.extensions.previews import Reconstructions
 from chainer_wavenet.training.extensions.quality import KEYS as QUALITY_KEYS, PitchAccuracy
+from chainer_wavenet.training.input_noise import InputNoise, check_width
+from chainer_wavenet.training.parallel import launched_rank
 
 
 def build_parser():
@@ -43,6 +45,11 @@ def build_parser():
                         help="train on audio pre-emphasized by 1 - A z^-1 and de-emphasize "
                              "what is played, so that the model's noise falls under the "
                              "signal's spectrum (default %(default)s: none; LPCNet uses 0.85)")
+    parser.add_argument("--input-noise", type=int, default=0, metavar="CLASSES",
+                        help="move each class the decoder reads as its past by a random "
+                             "whole number of classes up to this many, the targets clean, so "
+                             "that it learns to play on from its own imperfect samples "
+                             "(LPCNet's noise injection; default %(default)s: none)")
     parser.add_argument("--pitch-range", default=None,
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
@@ -140,6 +147,7 @@ def _quality(model, valid, args):
 
 def main(args):
     runner.check_training_arguments(args)
+    check_width(args.input_noise)
     filters = _filters(args)
     train = load_nsynth(args.dataset, "train", **filters)
     valid = load_nsynth(args.dataset, "valid", **filters)
@@ -156,7 +164,11 @@ def main(args):
                f"{len(train_crops)} training crops of {train_crops.crop_size} samples")
     # The dataset's folder name, not its path: snapshots travel to other machines.
     metadata = {"sample_rate": SAMPLE_RATE, "dataset": dataset_name(args.dataset)}
-    runner.run_training(model, train_crops, valid_crops, args, metadata,
+    loss = None
+    if args.input_noise:
+        loss = InputNoise(model, args.input_noise, args.seed, launched_rank())
+        metadata["input_noise"] = args.input_noise
+    runner.run_training(model, train_crops, valid_crops, args, metadata, loss=loss,
                         extra_extensions=_previews(model, valid, args)
                         + _quality(model, valid, args))
     runner.say(f"model written to {os.path.join(args.out, 'model.h5')}")

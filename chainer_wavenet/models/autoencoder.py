@@ -116,14 +116,15 @@ class WaveNetAutoencoder(chainer.Chain):
         pitch = chainer.backend.CpuDevice().send(pitch)
         return self.xp.asarray(self.config.sample_rate / midi_to_hz(_predicted(pitch)))
 
-    def loss(self, x, pitch):
+    def loss(self, x, pitch, inputs=None):
         """Decoder NLL (nats) of crop x (batch, time) given its own z and ``pitch``: (batch,)
-        or a track covering the crop, (batch, time) or (batch, 1, time) as crops give it."""
+        or a track covering the crop, (batch, time) or (batch, 1, time) as crops give it.
+        ``inputs``: what the decoder reads as its past in x's place (the encoder reads x)."""
         if pitch.ndim == 3:
             pitch = pitch[:, 0]
         return self.decoder.loss(x, self.pitch_ids(pitch), self.encoder(x),
                                  self.pitch_source(pitch, x.shape[1] - 1),
-                                 self.pitch_periods(pitch))
+                                 self.pitch_periods(pitch), inputs)
 
     def classes(self, audio):
         """The decoder's int32 classes of float ``audio`` (any shape): pre-emphasized as the

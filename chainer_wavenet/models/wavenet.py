@@ -170,13 +170,16 @@ class WaveNet(chainer.Chain):
             skips += skip
         return self.head2(F.relu(self.head1(F.relu(skips))))
 
-    def loss(self, x, global_ids=None, local_features=None, source=None, periods=None):
+    def loss(self, x, global_ids=None, local_features=None, source=None, periods=None,
+             inputs=None):
         """Mean negative log-likelihood in nats of x[:, R:] given x[:, :-1].
 
         Only the positions that see a full receptive field R carry loss. ``source``
-        and ``periods`` cover the inputs x[:, :-1] (longer ones are cut).
+        and ``periods`` cover the inputs x[:, :-1] (longer ones are cut). ``inputs``, of
+        x's shape, is read in x's place as the past (e.g. x with noise), x stays the target.
         """
-        outputs = self(x[:, :-1], global_ids, local_features, source, periods)
+        outputs = self((x if inputs is None else inputs)[:, :-1], global_ids, local_features,
+                       source, periods)
         return self.distribution.nll(outputs, x[:, self.receptive_field:])
 
     # One-sample generation: same parameters, plain arrays, no graph.
