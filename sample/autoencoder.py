@@ -123,6 +123,10 @@ def build_parser():
     evaluate.add_argument("--prime-seconds", type=float, default=0.0,
                           help="also play each note's first seconds as they are and measure "
                                "the pitch of the decoder's continuation (default 0: not)")
+    evaluate.add_argument("--one-step", action="store_true",
+                          help="also play each note one step at a time from its true past "
+                               "(each sample drawn given the original's samples before it): "
+                               "the model's spread alone, without its own errors fed back")
     evaluate.set_defaults(split="test", seconds=2.0, seed=0, out="result/evaluation")
     transfer_parser = commands.add_parser(
         "transfer", parents=[common_arguments()],
@@ -206,7 +210,8 @@ def run_evaluate(args, model, rate, max_samples):
                                            f"{args.prime_seconds}")
     results, played = evaluation.evaluate(model, chosen, rate, shifts, args.temperature,
                                           args.batch, args.seed,
-                                          prime_seconds=args.prime_seconds, top_p=args.top_p)
+                                          prime_seconds=args.prime_seconds, top_p=args.top_p,
+                                          one_step=args.one_step)
     decoder = model.config.decoder
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
                "bits_per_sample_of": quantization.describe(decoder.n_classes,
@@ -214,7 +219,7 @@ def run_evaluate(args, model, rate, max_samples):
                "settings": {"split": args.split, "seconds": args.seconds, "seed": args.seed,
                             "temperature": args.temperature, "top_p": args.top_p,
                             "shifts": shifts,
-                            "prime_seconds": args.prime_seconds},
+                            "prime_seconds": args.prime_seconds, "one_step": args.one_step},
                **results}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
     pairs = [(note.name, note.audio, audio) for condition, note, audio in played

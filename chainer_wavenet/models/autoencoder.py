@@ -120,11 +120,15 @@ class WaveNetAutoencoder(chainer.Chain):
         """Decoder NLL (nats) of crop x (batch, time) given its own z and ``pitch``: (batch,)
         or a track covering the crop, (batch, time) or (batch, 1, time) as crops give it.
         ``inputs``: what the decoder reads as its past in x's place (the encoder reads x)."""
+        return self.decoder.loss(x, *self.decoder_conditions(x, pitch), inputs)
+
+    def decoder_conditions(self, x, pitch):
+        """What the decoder reads beside its input to predict crop x (batch, time) from its
+        own past, as ``pitch`` asks (see :meth:`loss`): global ids, z, source and periods."""
         if pitch.ndim == 3:
             pitch = pitch[:, 0]
-        return self.decoder.loss(x, self.pitch_ids(pitch), self.encoder(x),
-                                 self.pitch_source(pitch, x.shape[1] - 1),
-                                 self.pitch_periods(pitch), inputs)
+        return (self.pitch_ids(pitch), self.encoder(x), self.pitch_source(pitch, x.shape[1] - 1),
+                self.pitch_periods(pitch))
 
     def classes(self, audio):
         """The decoder's int32 classes of float ``audio`` (any shape): pre-emphasized as the

@@ -18,6 +18,7 @@ from chainer_wavenet.evaluations.pitch_accuracy import measure_melody, measure_p
 from chainer_wavenet.evaluations.spectral_distance import log_mel_distance
 from chainer_wavenet.models.config import MIDI_PITCHES
 from chainer_wavenet.sampling import synthesis
+from chainer_wavenet.sampling.one_step import one_step_note
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +128,8 @@ def condition_name(shift):
 
 
 def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1, seed=0,
-             progress=True, likelihood=True, originals=True, prime_seconds=0.0, top_p=1.0):
+             progress=True, likelihood=True, originals=True, prime_seconds=0.0, top_p=1.0,
+             one_step=False):
     """Everything the module measures, for ``notes`` (a list of :class:`Note`).
 
     Returns the results, ``{"nll_bits", "summary": {condition: {...}}, "notes": [rows]}``
@@ -137,8 +139,10 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     whose target lies outside MIDI 0..127 are skipped. ``likelihood`` and
     ``originals`` (the pitch of the notes themselves) can be left out. With
     ``prime_seconds``, the condition "primed" also plays each note's first seconds
-    as they are and measures only what the decoder makes of the rest. Notes are played
-    at ``temperature`` from the nucleus holding ``top_p`` of the probability.
+    as they are and measures only what the decoder makes of the rest. With ``one_step``,
+    the condition "one step" draws every sample given the note's true past
+    (:mod:`.one_step`): the model's spread without its errors feeding back. Notes are
+    played at ``temperature`` from the nucleus holding ``top_p`` of the probability.
     """
     if not notes:
         raise WaveNetError("nothing to evaluate: no notes")
@@ -148,7 +152,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     if primed and not all(primed < len(note.audio) for note in notes):
         raise WaveNetError(f"a prime of {prime_seconds} s leaves nothing to play of the "
                            f"shortest note")
-    bar = tqdm(total=len(notes) * (1 + originals + len(shifts) + bool(primed)),
+    bar = tqdm(total=len(notes) * (1 + originals + len(shifts) + bool(primed) + one_step),
                desc="evaluating", unit="clip", disable=not progress)
     for note in notes if originals else ():
         rows.extend(_measured(note, "original", note.audio, sample_rate))
@@ -177,14 +181,22 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
                                   after=primed))
             played.append(("primed", note, audio))
             bar.update()
+    for i, note in enumerate(notes if one_step else ()):
+        audio = one_step_note(model, note.audio, note.decoder_pitch(), temperature,
+                              [seed, i], top_p)
+        rows.extend(_measured(note, "one step", audio, sample_rate,
+                              distance=log_mel_distance(audio, note.audio, sample_rate)))
+        played.append(("one step", note, audio))
+        bar.update()
     bar.close()
     conditions = (["original"] * originals + [condition_name(s) for s in (0, *shifts)]
-                  + ["primed"] * bool(primed))
+                  + ["primed"] * bool(primed) + ["one step"] * one_step)
     results = {
         "nll_bits": (float(np.mean(nll_bits(model, notes))) if likelihood
                      else None),
         "summary": {c: _summary([r for r in rows if r["condition"] == c],
-                                c in ("reconstruction", "primed")) for c in conditions},
+                                c in ("reconstruction", "primed", "one step"))
+                    for c in conditions},
         "notes": rows,
     }
     return results, played
