@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 import chainer_wavenet  # noqa: F401  (before chainer)
 from chainer_wavenet import cli, evaluations
 from chainer_wavenet.audio import quantization
+from chainer_wavenet.audio.harmonic_filter import check_periods
 from chainer_wavenet.audio.pitch_estimate import midi_to_hz, weak_fundamental
 from chainer_wavenet.audio.wav import write_wav
 from chainer_wavenet.datasets import melody
@@ -54,9 +55,15 @@ def common_arguments(notes=True, sampling=True):
                                  "holding this share of the probability (nucleus sampling; "
                                  "default 1: any class); lower keeps the improbable tail, "
                                  "heard as a noise floor, out (docs/quality.md)")
+        parser.add_argument("--harmonic-filter", type=int, default=0, metavar="PERIODS",
+                            help="average each played sample with the samples 1..PERIODS "
+                                 "pitch periods before and after it: the harmonics pass, the "
+                                 "noise between them is cut, changes are spread over that "
+                                 "many periods (a pitch postfilter; default 0: none; "
+                                 "evaluate: adds a row of the reconstructions filtered)")
         parser.add_argument("--seed", type=int, help="random seed, for repeatable output")
     else:
-        parser.set_defaults(temperature=1.0, top_p=1.0, seed=None)
+        parser.set_defaults(temperature=1.0, top_p=1.0, harmonic_filter=0, seed=None)
     sampling_inputs.add_ema_argument(parser)
     parser.add_argument("--batch", type=int, default=1,
                         help="notes encoded or decoded in one pass (default 1)")
@@ -164,7 +171,8 @@ def run_transfer(args, model, rate, max_samples):
     sampling_outputs.check_free(out, ["transfer"], args.force, (".json",))
     audios = [sampling_inputs.read_note(n, model.hop, max_samples) for n in timbres]
     played = transfer.transfer_all(model, audios, target, args.z, args.batch,
-                                   args.temperature, args.seed, top_p=args.top_p)
+                                   args.temperature, args.seed, top_p=args.top_p,
+                                   harmonic_filter=args.harmonic_filter)
     rows = []
     for stem, timbre, audio, result in zip(stems, timbres, audios, played, strict=True):
         wav = out / f"{stem}.wav"
@@ -185,8 +193,8 @@ def run_transfer(args, model, rate, max_samples):
     sampling_outputs.save_json(out / "transfer.json", {
         "command": " ".join(sys.argv), "model": os.path.abspath(args.model),
         "melody": target.name, "z": args.z, "transpose": args.transpose,
-        "temperature": args.temperature, "top_p": args.top_p, "seed": args.seed,
-        "summary": summary,
+        "temperature": args.temperature, "top_p": args.top_p,
+        "harmonic_filter": args.harmonic_filter, "seed": args.seed, "summary": summary,
         "timbres": rows}, args.force)
     print(f"{round(within)} of {count} {summary['unit']} within 50 cents over {len(rows)} "
           f"timbre(s); wrote {out / 'transfer.json'}")
@@ -211,7 +219,8 @@ def run_evaluate(args, model, rate, max_samples):
     results, played = evaluation.evaluate(model, chosen, rate, shifts, args.temperature,
                                           args.batch, args.seed,
                                           prime_seconds=args.prime_seconds, top_p=args.top_p,
-                                          one_step=args.one_step)
+                                          one_step=args.one_step,
+                                          harmonic_filter=args.harmonic_filter)
     decoder = model.config.decoder
     results = {"command": " ".join(sys.argv), "model": os.path.abspath(args.model),
                "bits_per_sample_of": quantization.describe(decoder.n_classes,
@@ -219,7 +228,8 @@ def run_evaluate(args, model, rate, max_samples):
                "settings": {"split": args.split, "seconds": args.seconds, "seed": args.seed,
                             "temperature": args.temperature, "top_p": args.top_p,
                             "shifts": shifts,
-                            "prime_seconds": args.prime_seconds, "one_step": args.one_step},
+                            "prime_seconds": args.prime_seconds, "one_step": args.one_step,
+                            "harmonic_filter": args.harmonic_filter},
                **results}
     sampling_outputs.save_json(out / "evaluation.json", results, args.force)
     pairs = [(note.name, note.audio, audio) for condition, note, audio in played
@@ -334,6 +344,7 @@ def with_estimated_pitch(note, rate):
 
 def main(args):
     check_generation_args(1, args.batch, args.temperature, args.top_p)
+    check_periods(args.harmonic_filter)
     if args.seed is not None and args.seed < 0:
         raise chainer_wavenet.WaveNetError(f"--seed must be >= 0, got {args.seed}")
     model = sampling_inputs.load_model(args.model, get_device(args.gpu, args.device),
@@ -357,7 +368,8 @@ def resynthesize(args, model, rate, stems, zs, pitches, originals):
     start = time.perf_counter()
     try:
         audio = synthesis.decode_all(model, zs, pitches, args.batch, args.temperature,
-                                     args.seed, top_p=args.top_p)
+                                     args.seed, top_p=args.top_p,
+                                     harmonic_filter=args.harmonic_filter)
     except GenerationInterrupted as stop:
         written = sampling_outputs.write_interrupted(out, stems, stop, rate, args.force,
                                                      originals)

@@ -246,18 +246,20 @@ def test_evaluate_command_end_to_end(tmp_path):
     command = [sys.executable, "sample/autoencoder.py", "evaluate", "--model", model_path,
                "--dataset", tmp_path / "notes", "--split", "test", "--seconds", "0.5",
                "--shift=-2,3", "--batch", "3", "--prime-seconds", "0.1", "--one-step",
-               "--out", out]
+               "--harmonic-filter", "2", "--out", out]
     result = subprocess.run([str(c) for c in command], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     results = json.loads((out / "evaluation.json").read_text())
     assert (out / "evaluation.png").read_bytes()[:4] == b"\x89PNG"
-    # Each note's original and its five versions, each with its spectrogram, on the page.
-    assert len(list((out / "audio").glob("*.wav"))) == 6 * tested
-    assert len(list((out / "audio").glob("*.png"))) == 6 * tested
-    assert (out / "index.html").read_text().count("<audio") == 6 * tested
+    # Each note's original and its six versions, each with its spectrogram, on the page.
+    assert len(list((out / "audio").glob("*.wav"))) == 7 * tested
+    assert len(list((out / "audio").glob("*.png"))) == 7 * tested
+    assert (out / "index.html").read_text().count("<audio") == 7 * tested
     assert results["settings"]["shifts"] == [-2, 3] and results["settings"]["one_step"]
+    assert results["settings"]["harmonic_filter"] == 2
     assert "log_mel_db" in results["summary"]["one step"]
+    assert "log_mel_db" in results["summary"]["filtered"]
     # The table printed is the JSON's summary.
     for condition, summary in results["summary"].items():
         row = next(line for line in result.stdout.splitlines()

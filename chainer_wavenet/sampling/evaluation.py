@@ -11,6 +11,7 @@ import dataclasses
 import numpy as np
 from tqdm.auto import tqdm
 
+from chainer_wavenet.audio.harmonic_filter import harmonic_filter as filter_harmonics
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.evaluations.harmonic_noise import harmonic_to_noise
 from chainer_wavenet.evaluations.likelihood import nll_bits
@@ -129,7 +130,7 @@ def condition_name(shift):
 
 def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1, seed=0,
              progress=True, likelihood=True, originals=True, prime_seconds=0.0, top_p=1.0,
-             one_step=False):
+             one_step=False, harmonic_filter=0):
     """Everything the module measures, for ``notes`` (a list of :class:`Note`).
 
     Returns the results, ``{"nll_bits", "summary": {condition: {...}}, "notes": [rows]}``
@@ -141,8 +142,11 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     ``prime_seconds``, the condition "primed" also plays each note's first seconds
     as they are and measures only what the decoder makes of the rest. With ``one_step``,
     the condition "one step" draws every sample given the note's true past
-    (:mod:`.one_step`): the model's spread without its errors feeding back. Notes are
-    played at ``temperature`` from the nucleus holding ``top_p`` of the probability.
+    (:mod:`.one_step`): the model's spread without its errors feeding back. With
+    ``harmonic_filter`` (pitch periods), the condition "filtered" measures each
+    reconstruction through :func:`~chainer_wavenet.audio.harmonic_filter.harmonic_filter`.
+    Notes are played at ``temperature`` from the nucleus holding ``top_p`` of the
+    probability.
     """
     if not notes:
         raise WaveNetError("nothing to evaluate: no notes")
@@ -152,7 +156,8 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     if primed and not all(primed < len(note.audio) for note in notes):
         raise WaveNetError(f"a prime of {prime_seconds} s leaves nothing to play of the "
                            f"shortest note")
-    bar = tqdm(total=len(notes) * (1 + originals + len(shifts) + bool(primed) + one_step),
+    bar = tqdm(total=len(notes) * (1 + originals + len(shifts) + bool(primed) + one_step
+                                   + bool(harmonic_filter)),
                desc="evaluating", unit="clip", disable=not progress)
     for note in notes if originals else ():
         rows.extend(_measured(note, "original", note.audio, sample_rate))
@@ -170,6 +175,13 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
                                   distance))
             played.append((condition_name(shift), note, audio))
             bar.update()
+            if shift == 0 and harmonic_filter:
+                filtered = filter_harmonics(audio, sample_rate, note.decoder_pitch(),
+                                            harmonic_filter)
+                rows.extend(_measured(note, "filtered", filtered, sample_rate, distance=(
+                    log_mel_distance(filtered, note.audio, sample_rate))))
+                played.append(("filtered", note, filtered))
+                bar.update()
     if primed:
         outputs = synthesis.decode_all(
             model, zs, [n.decoder_pitch() for n in notes], batch_size, temperature, seed,
@@ -189,13 +201,15 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
         played.append(("one step", note, audio))
         bar.update()
     bar.close()
-    conditions = (["original"] * originals + [condition_name(s) for s in (0, *shifts)]
+    conditions = (["original"] * originals + ["reconstruction"]
+                  + ["filtered"] * bool(harmonic_filter)
+                  + [condition_name(s) for s in shifts]
                   + ["primed"] * bool(primed) + ["one step"] * one_step)
     results = {
         "nll_bits": (float(np.mean(nll_bits(model, notes))) if likelihood
                      else None),
         "summary": {c: _summary([r for r in rows if r["condition"] == c],
-                                c in ("reconstruction", "primed", "one step"))
+                                c in ("reconstruction", "filtered", "primed", "one step"))
                     for c in conditions},
         "notes": rows,
     }

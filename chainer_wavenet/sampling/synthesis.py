@@ -9,6 +9,7 @@ notes' z, batched over notes of equal length.
 import numpy as np
 
 from chainer_wavenet.audio import quantization
+from chainer_wavenet.audio.harmonic_filter import harmonic_filter as filter_harmonics
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.models.config import MIDI_PITCHES
 from chainer_wavenet.sampling.generate import GenerationInterrupted, generate
@@ -66,7 +67,7 @@ def check_pitches(pitches, batch, samples):
 
 
 def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=None,
-           top_p=1.0):
+           top_p=1.0, harmonic_filter=0):
     """Float32 audio (batch, frames * hop) decoded from z (batch, bottleneck, frames).
 
     ``pitches``: one MIDI pitch per note, one for all, or a pitch track per note
@@ -74,9 +75,10 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=N
     :class:`chainer_wavenet.models.autoencoder.WaveNetAutoencoder`). The first sample of each note
     is the silence the decoder starts from, or the ``prime`` (int classes (batch, P),
     fed as they are); the other samples are generated at ``temperature`` from the nucleus
-    holding ``top_p`` of the probability (see :func:`generate`). A 2-D z (one note) gives
-    1-D audio. Ctrl-C raises :class:`GenerationInterrupted` with each note's audio made so
-    far.
+    holding ``top_p`` of the probability (see :func:`generate`). ``harmonic_filter``: pitch
+    periods each way of :func:`~chainer_wavenet.audio.harmonic_filter.harmonic_filter`
+    applied to what is played (0: none). A 2-D z (one note) gives 1-D audio. Ctrl-C
+    raises :class:`GenerationInterrupted` with each note's audio made so far.
     """
     decoder = model.decoder
     xp = model.xp
@@ -109,6 +111,9 @@ def decode(model, z, pitches, temperature=1.0, seed=None, progress=True, prime=N
             stop.samples = list(model.waveform(classes[:, :made]))
             raise
     audio = model.waveform(classes)
+    if harmonic_filter:
+        audio = np.stack([filter_harmonics(a, model.config.sample_rate, p, harmonic_filter)
+                          for a, p in zip(audio, pitches, strict=True)])
     return audio[0] if single else audio
 
 
@@ -146,7 +151,7 @@ def encode_all(model, audios, batch_size=1):
 
 
 def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, progress=True,
-               primes=None, top_p=1.0):
+               primes=None, top_p=1.0, harmonic_filter=0):
     """Audio per (z, pitch) pair, decoding up to ``batch_size`` equal-length notes at once;
     ``primes``: one prime (int classes) per note, all of one length, or None. Ctrl-C
     raises :class:`GenerationInterrupted` with the notes decoded and those cut short."""
@@ -159,7 +164,7 @@ def decode_all(model, zs, pitches, batch_size=1, temperature=1.0, seed=None, pro
         chunk_seed = None if seed is None else seed + i
         try:
             audio.extend(decode(model, z, [note[1] for note in chunk], temperature,
-                                chunk_seed, progress, prime, top_p))
+                                chunk_seed, progress, prime, top_p, harmonic_filter))
         except GenerationInterrupted as stop:
             stop.samples, stop.finished = audio + stop.samples, len(audio)
             raise

@@ -99,12 +99,13 @@ def decoder_track(model, target):
 
 
 def transfer_all(model, audios, target, mode="mean", batch_size=1, temperature=1.0, seed=None,
-                 progress=True, top_p=1.0):
-    """Float32 audio of each timbre in ``audios`` playing ``target``."""
+                 progress=True, top_p=1.0, harmonic_filter=0):
+    """Float32 audio of each timbre in ``audios`` playing ``target`` (``harmonic_filter``: as
+    for :func:`synthesis.decode`)."""
     zs = [timbre_z(model, audio, target, mode) for audio in audios]
     track = decoder_track(model, target)
     return synthesis.decode_all(model, zs, [track] * len(zs), batch_size, temperature, seed,
-                                progress, top_p=top_p)
+                                progress, top_p=top_p, harmonic_filter=harmonic_filter)
 
 
 def measure(audio, sample_rate, target):
