@@ -33,7 +33,8 @@ TRAIN_ARGS ?= --dataset $(DATASET) --out $(RESULT) \
 SAMPLE_ARGS ?= reconstruct --model $(RESULT)/model.h5 --dataset $(DATASET) --split valid \
 	--limit 4 --batch 4 --seconds 2 --seed 0 --out $(RESULT)/samples --force
 EVALUATE_ARGS ?= evaluate --model $(RESULT)/model.h5 --dataset $(DATASET) --split valid \
-	--seconds 2 --batch 8 --prime-seconds 0.25 --seed 0 --out $(RESULT)/evaluation --force
+	--seconds 2 --batch 8 --prime-seconds 0.25 --harmonic-filter 3 --seed 0 \
+	--out $(RESULT)/evaluation --force
 EMBEDDING_ARGS ?= --model $(RESULT)/model.h5 --dataset $(DATASET) --split train \
 	--out $(RESULT)/embeddings --force
 
@@ -49,8 +50,8 @@ REFERENCE_TRAIN_ARGS ?= --dataset $(REFERENCE_DATA) --out $(REFERENCE) --iterati
 	--interval 500 --quality-notes 4 --quality-interval 2000 --preview-notes 0 \
 	$(if $(wildcard $(REFERENCE)/snapshot_iter_*.npz),--resume)
 REFERENCE_EVALUATE_ARGS ?= evaluate --model $(REFERENCE)/model.h5 --dataset $(REFERENCE_DATA) \
-	--split test --shift=-5,5 --seconds 2 --batch 8 --prime-seconds 0.25 --seed 0 \
-	--out $(REFERENCE)/evaluation --force
+	--split test --shift=-5,5 --seconds 2 --batch 8 --prime-seconds 0.25 --harmonic-filter 3 \
+	--one-step --seed 0 --out $(REFERENCE)/evaluation --force
 
 # Melody recipe: ode-to-joy rendered by the 120 GM programs at -5, 0 and +5 semitones, split
 # by program; the held-out programs' timbres then play frere-jacques (timbre transfer).

@@ -100,22 +100,22 @@ def make_autoencoder(seed=0, encoder_settings=None, **decoder_settings):
     return randomize_parameters(WaveNetAutoencoder(config), seed)
 
 
-def trained_pitch_autoencoder(recordings, pitches, steps=300):
+def trained_pitch_autoencoder(recordings, pitches, steps=300, seed=0):
     """A small autoencoder whose decoder reads the pitch as an id and its input two pitch
     periods back, trained by Adam for ``steps`` batches of 4 crops alternating between
     ``recordings`` (float audio), each with its pitch: a MIDI number, or a track of one
-    pitch per sample."""
+    pitch per sample. ``seed`` sets the weights and the crops."""
     encoder = EncoderConfig(channels=16, filter_width=3, dilations=(1, 2, 4, 8, 16, 32),
                             bottleneck=4, hop=256)
     config = with_pitch_input(autoencoder_config(encoder, dict(
         residual_channels=16, dilation_channels=16, skip_channels=32,
         dilations=(1, 2, 4, 8, 16, 32, 64))), "id", 0, lags=2)
-    np.random.seed(0)
+    np.random.seed(seed)
     model = WaveNetAutoencoder(config)
     optimizer = chainer.optimizers.Adam(3e-3)
     optimizer.setup(model)
     classes = [mu_law.encode(audio) for audio in recordings]
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     hop = model.hop
     length = -(-(model.receptive_field + 1024) // hop) * hop
     for _ in range(steps):
