@@ -7,9 +7,10 @@ teacher-forced forward pass, then the same for r9y9's ``WaveNet`` built at the s
 (one-hot 256-class input, no conditioning, no dropout), on crops of receptive field +
 ``--length`` random classes, the ``--length`` positions after the receptive field carrying
 the loss; loss-bearing samples per second and ours / theirs. The peer needs PyTorch
-(``pip install torch==2.13.0`` on a CPU machine: a plain ``torch`` pulls a CUDA build of
-several GB) and a checkout of https://github.com/r9y9/wavenet_vocoder (``--peer-path``).
-Not run by the tests or CI.
+(``pip install torch==2.13.0 'setuptools<81'`` on a CPU machine: a plain ``torch`` pulls a
+CUDA build of several GB, and torch's newer setuptools drops the ``pkg_resources`` that
+``chainer.testing`` imports) and a checkout of https://github.com/r9y9/wavenet_vocoder
+(``--peer-path``). Not run by the tests or CI.
 """
 
 import argparse
@@ -28,8 +29,8 @@ CONFIG_SIZES = {"small": dict(layers=16, stacks=2, residual_channels=32, gate_ch
                 "S": dict(layers=20, stacks=2, residual_channels=64, gate_channels=128,
                           skip_out_channels=128)}
 HOW_TO_INSTALL = ("benchmarks/peers.py needs PyTorch and r9y9's wavenet_vocoder: "
-                  "pip install torch==2.13.0 (a CPU build; a plain 'torch' pulls a CUDA build "
-                  "of several GB), git clone https://github.com/r9y9/wavenet_vocoder, and "
+                  "pip install torch==2.13.0 'setuptools<81' (a CPU build; a plain 'torch' "
+                  "pulls a CUDA build of several GB), git clone https://github.com/r9y9/wavenet_vocoder, and "
                   "--peer-path pointing at that clone")
 
 
