@@ -122,7 +122,9 @@ def test_a_tiny_autoencoder_trained_on_one_melody_plays_it_swapped(renders):
     training (played as trained, every error would be +-500 cents).
 
     Octaves are allowed because a model this small sometimes settles an octave low on a
-    note (its lags one and two periods back fit both): SEEDS_NOTE."""
+    note (its lags one and two periods back fit both). Seeds 0-4 at 1 and 2 BLAS threads:
+    3 or 4 of the 4 notes within 50 cents of their pitch or an octave (seed 3 played all
+    four an octave low; at 1 thread seed 1 left one note unvoiced), none as trained."""
     samples = len(renders[73])
     track = pitch_track.decoder_track(target_of(TWO_NOTES, "two").track,
                                       pitch_track.FRAME_RATE, samples, RATE)
