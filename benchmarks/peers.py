@@ -30,8 +30,9 @@ CONFIG_SIZES = {"small": dict(layers=16, stacks=2, residual_channels=32, gate_ch
                           skip_out_channels=128)}
 HOW_TO_INSTALL = ("benchmarks/peers.py needs PyTorch and r9y9's wavenet_vocoder: "
                   "pip install torch==2.13.0 'setuptools<81' (a CPU build; a plain 'torch' "
-                  "pulls a CUDA build of several GB), git clone https://github.com/r9y9/wavenet_vocoder, and "
-                  "--peer-path pointing at that clone")
+                  "pulls a CUDA build of several GB), git clone "
+                  "https://github.com/r9y9/wavenet_vocoder, and --peer-path pointing at "
+                  "that clone")
 
 
 def build_parser():
