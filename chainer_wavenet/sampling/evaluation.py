@@ -195,7 +195,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
             bar.update()
     for i, note in enumerate(notes if one_step else ()):
         audio = one_step_note(model, note.audio, note.decoder_pitch(), temperature,
-                              [seed, i], top_p)
+                              None if seed is None else [seed, i], top_p)
         rows.extend(_measured(note, "one step", audio, sample_rate,
                               distance=log_mel_distance(audio, note.audio, sample_rate)))
         played.append(("one step", note, audio))
