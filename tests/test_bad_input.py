@@ -396,6 +396,18 @@ def test_training_flag_out_of_range(capsys, speakers, out, flag, value):
             *settings, flag, value, names=[flag])
 
 
+@pytest.mark.parametrize("flags, message", [
+    (("--input-noise", -1), "--input-noise must be >= 0 classes"),
+    (("--scheduled-sampling", 1.5), "--scheduled-sampling is the share"),
+    (("--scheduled-sampling", 0.5, "--sampling-passes", 0), "--sampling-passes must be >= 1"),
+    (("--input-noise", 2, "--scheduled-sampling", 0.5), "give one"),
+], ids=["input-noise", "scheduled-sampling", "sampling-passes", "both"])
+def test_replaced_past_flag_out_of_range(capsys, tmp_path, out, flags, message):
+    root = write_nsynth(tmp_path / "nsynth")
+    refused(capsys, tmp_path, "train/autoencoder", "--dataset", root, "--out", out, *TRAIN,
+            *flags, names=[message])
+
+
 @pytest.mark.parametrize("name, args, flag", [
     ("train/wavenet", ("--dataset", "data", "--batchsize", "two"), "--batchsize"),
     ("train/wavenet", ("--dataset", "data", "--iteration", 5, "--epoch", 1), "--epoch"),

@@ -23,6 +23,7 @@ from chainer_wavenet.training.extensions.previews import Reconstructions
 from chainer_wavenet.training.extensions.quality import KEYS as QUALITY_KEYS, PitchAccuracy
 from chainer_wavenet.training.input_noise import InputNoise, check_width
 from chainer_wavenet.training.parallel import launched_rank
+from chainer_wavenet.training.scheduled_sampling import ScheduledSampling, check_schedule
 
 
 def build_parser():
@@ -50,6 +51,14 @@ def build_parser():
                              "whole number of classes up to this many, the targets clean, so "
                              "that it learns to play on from its own imperfect samples "
                              "(LPCNet's noise injection; default %(default)s: none)")
+    parser.add_argument("--scheduled-sampling", type=float, default=0.0, metavar="SHARE",
+                        help="replace this share of the decoder's past by its own draws "
+                             "(one pass without a graph per step), the targets clean, so "
+                             "that it learns to play on from what it played (parallel "
+                             "scheduled sampling; default %(default)s: none)")
+    parser.add_argument("--sampling-passes", type=int, default=1,
+                        help="rounds of drawing for --scheduled-sampling, each from the "
+                             "last's past (default %(default)s)")
     parser.add_argument("--pitch-range", default=None,
                         help="keep notes with MIDI pitch in LO:HI (inclusive), e.g. 24:84")
     parser.add_argument("--families", default=None,
@@ -148,6 +157,10 @@ def _quality(model, valid, args):
 def main(args):
     runner.check_training_arguments(args)
     check_width(args.input_noise)
+    check_schedule(args.scheduled_sampling, args.sampling_passes)
+    if args.input_noise and args.scheduled_sampling:
+        raise chainer_wavenet.WaveNetError(
+            "--input-noise and --scheduled-sampling each replace the decoder's past: give one")
     filters = _filters(args)
     train = load_nsynth(args.dataset, "train", **filters)
     valid = load_nsynth(args.dataset, "valid", **filters)
@@ -168,6 +181,11 @@ def main(args):
     if args.input_noise:
         loss = InputNoise(model, args.input_noise, args.seed, launched_rank())
         metadata["input_noise"] = args.input_noise
+    if args.scheduled_sampling:
+        loss = ScheduledSampling(model, args.scheduled_sampling, args.sampling_passes,
+                                 args.seed, launched_rank())
+        metadata["scheduled_sampling"] = args.scheduled_sampling
+        metadata["sampling_passes"] = args.sampling_passes
     runner.run_training(model, train_crops, valid_crops, args, metadata, loss=loss,
                         extra_extensions=_previews(model, valid, args)
                         + _quality(model, valid, args))

@@ -23,15 +23,23 @@ def one_step_classes(wavenet, classes, conditions=(), temperature=1.0, seed=None
     with (chainer.using_device(wavenet.device), chainer.no_backprop_mode(),
           chainer.using_config("train", False)):
         outputs = wavenet(x[:, :-1], *conditions).array
+    drawn = draw_each(wavenet.distribution, outputs, np.random.default_rng(seed), temperature,
+                      top_p)
+    result = x.copy()
+    result[:, -drawn.shape[1]:] = drawn
+    return chainer.backend.CpuDevice().send(result)
+
+
+def draw_each(distribution, outputs, rng, temperature=1.0, top_p=1.0):
+    """int32 classes (batch, length), on ``outputs``' device: one draw from ``distribution``
+    at every sample of a parallel pass's ``outputs`` (batch, channels, length), its
+    uniforms from the NumPy Generator ``rng``."""
+    xp = chainer.backend.get_array_module(outputs)
     batch, channels, length = outputs.shape
-    distribution = wavenet.distribution
-    uniform = np.random.default_rng(seed).random((batch * length, distribution.draws),
-                                                 dtype=np.float32)
+    uniform = rng.random((batch * length, distribution.draws), dtype=np.float32)
     drawn = distribution.sample(outputs.transpose(0, 2, 1).reshape(batch * length, channels),
                                 temperature, xp.asarray(uniform), top_p)
-    result = x.copy()
-    result[:, -length:] = drawn.reshape(batch, length)
-    return chainer.backend.CpuDevice().send(result)
+    return drawn.reshape(batch, length)
 
 
 def one_step_note(model, audio, pitch, temperature=1.0, seed=None, top_p=1.0):
