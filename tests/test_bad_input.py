@@ -401,8 +401,10 @@ def test_training_flag_out_of_range(capsys, speakers, out, flag, value):
     (("--scheduled-sampling", 1.5), "--scheduled-sampling is the share"),
     (("--scheduled-sampling", 0.5, "--sampling-passes", 0), "--sampling-passes must be >= 1"),
     (("--input-noise", 2, "--scheduled-sampling", 0.5), "give one"),
-], ids=["input-noise", "scheduled-sampling", "sampling-passes", "both"])
-def test_replaced_past_flag_out_of_range(capsys, tmp_path, out, flags, message):
+    (("--hop", 0), "--hop must be at least 1, got 0"),
+    (("--bottleneck", -2), "--bottleneck must be at least 1, got -2"),
+], ids=["input-noise", "scheduled-sampling", "sampling-passes", "both", "hop", "bottleneck"])
+def test_autoencoder_flag_out_of_range(capsys, tmp_path, out, flags, message):
     root = write_nsynth(tmp_path / "nsynth")
     refused(capsys, tmp_path, "train/autoencoder", "--dataset", root, "--out", out, *TRAIN,
             *flags, names=[message])

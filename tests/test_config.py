@@ -15,6 +15,7 @@ from chainer_wavenet.models.config import (
     config_from_json,
     config_to_json,
     dilation_stacks,
+    with_embedding,
 )
 
 ALL_PRESETS = [*WAVENET_PRESETS.values(), *AUTOENCODER_PRESETS.values()]
@@ -159,6 +160,19 @@ def test_autoencoder_config_helper_wires_z_and_pitch():
     assert config.decoder.n_global == 128
     assert config.decoder.residual_channels == 8
     assert config.receptive_field == config.decoder.receptive_field == 4
+
+
+def test_with_embedding_changes_z_for_encoder_and_decoder_alike():
+    small = AUTOENCODER_PRESETS["small"]
+    assert with_embedding(small) == small
+    finer = with_embedding(small, hop=128, bottleneck=32)
+    assert (finer.encoder.hop, finer.encoder.bottleneck) == (128, 32)
+    assert (finer.decoder.local_hop, finer.decoder.local_channels) == (128, 32)
+    assert finer.encoder.dilations == small.encoder.dilations
+    assert finer.decoder.dilations == small.decoder.dilations
+    assert with_embedding(small, hop=128).encoder.bottleneck == small.encoder.bottleneck
+    with pytest.raises(WaveNetError, match="hop"):
+        with_embedding(small, hop=0)
 
 
 def test_configs_are_frozen():

@@ -15,7 +15,12 @@ from chainer_wavenet.datasets.crops import Crops
 from chainer_wavenet.datasets.folder import dataset_name
 from chainer_wavenet.datasets.nsynth import SAMPLE_RATE, load_nsynth
 from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
-from chainer_wavenet.models.config import AUTOENCODER_PRESETS, PITCH_INPUTS, with_pitch_input
+from chainer_wavenet.models.config import (
+    AUTOENCODER_PRESETS,
+    PITCH_INPUTS,
+    with_embedding,
+    with_pitch_input,
+)
 from chainer_wavenet.sampling import evaluation
 from chainer_wavenet.training import runner
 from chainer_wavenet.training.extensions.loss_plot import LossPlot
@@ -32,6 +37,11 @@ def build_parser():
                         help="NSynth-layout root (nsynth-train/, nsynth-valid/) or split folder")
     parser.add_argument("--preset", choices=sorted(AUTOENCODER_PRESETS), default="small",
                         help="model size: small (CPU, default) or nsynth (the paper's)")
+    parser.add_argument("--hop", type=int, default=None,
+                        help="samples per frame of the embedding z (default: the preset's, "
+                             "256 for small); smaller is finer in time")
+    parser.add_argument("--bottleneck", type=int, default=None,
+                        help="channels of z (default: the preset's, 16)")
     parser.add_argument("--pitch-input", choices=PITCH_INPUTS, default="id",
                         help="how the decoder hears each note's pitch: as one of 128 ids "
                              "(NSynth's way), as a signal of its harmonics at every sample, "
@@ -158,6 +168,9 @@ def main(args):
     runner.check_training_arguments(args)
     check_width(args.input_noise)
     check_schedule(args.scheduled_sampling, args.sampling_passes)
+    for flag, value in (("--hop", args.hop), ("--bottleneck", args.bottleneck)):
+        if value is not None and value < 1:
+            raise chainer_wavenet.WaveNetError(f"{flag} must be at least 1, got {value}")
     if args.input_noise and args.scheduled_sampling:
         raise chainer_wavenet.WaveNetError(
             "--input-noise and --scheduled-sampling each replace the decoder's past: give one")
@@ -165,8 +178,9 @@ def main(args):
     train = load_nsynth(args.dataset, "train", **filters)
     valid = load_nsynth(args.dataset, "valid", **filters)
     config = dataclasses.replace(
-        with_pitch_input(AUTOENCODER_PRESETS[args.preset], args.pitch_input,
-                         args.pitch_harmonics, args.pitch_lags),
+        with_pitch_input(with_embedding(AUTOENCODER_PRESETS[args.preset], args.hop,
+                                        args.bottleneck),
+                         args.pitch_input, args.pitch_harmonics, args.pitch_lags),
         pre_emphasis=args.pre_emphasis)
     runner.seed_everything(args.seed)
     model = WaveNetAutoencoder(config)

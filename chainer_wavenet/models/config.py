@@ -284,6 +284,17 @@ def with_pitch_input(config, pitch_input, harmonics, lags=0):
     return dataclasses.replace(config, decoder=decoder, pitch_harmonics=harmonics)
 
 
+def with_embedding(config, hop=None, bottleneck=None):
+    """Autoencoder ``config`` whose z has one frame every ``hop`` samples and ``bottleneck``
+    channels (None: as it is), the decoder reading it so."""
+    encoder = dataclasses.replace(
+        config.encoder, hop=config.encoder.hop if hop is None else hop,
+        bottleneck=config.encoder.bottleneck if bottleneck is None else bottleneck)
+    decoder = dataclasses.replace(config.decoder, local_hop=encoder.hop,
+                                  local_channels=encoder.bottleneck)
+    return dataclasses.replace(config, encoder=encoder, decoder=decoder)
+
+
 @dataclasses.dataclass(frozen=True)
 class StudentConfig:
     """A Parallel WaveNet student: inverse autoregressive flows over logistic noise.
