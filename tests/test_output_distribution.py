@@ -210,3 +210,17 @@ def test_sampled_audio_of_a_mixture_model_is_its_linear_classes_decoded():
     audio = synthesis.sample_audio(model, 30, 1, 1.0, seed=4, progress=False)
     classes = generate(model, 30, 1, 1.0, seed=4)
     np.testing.assert_array_equal(audio, quantization.decode(classes, 64, "linear"))
+
+
+def test_softmax_entropy_in_bits():
+    softmax = Softmax(8)
+    logits = np.zeros((2, 8, 3), np.float32)
+    logits[1, 5] = 100  # all on one class
+    rng = np.random.default_rng(0)
+    logits[:, :, 2] = rng.standard_normal((2, 8))
+    entropy = softmax.entropy_bits(logits)
+    assert entropy.shape == (2, 3)
+    np.testing.assert_allclose(entropy[0, :2], 3, rtol=1e-6)  # uniform over 8: 3 bits
+    np.testing.assert_allclose(entropy[1, :2], 0, atol=1e-6)
+    p = np.exp(logits[:, :, 2]) / np.exp(logits[:, :, 2]).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(entropy[:, 2], -(p * np.log2(p)).sum(axis=1), rtol=1e-5)

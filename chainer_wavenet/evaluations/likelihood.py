@@ -23,6 +23,31 @@ def nll_bits(model, notes):
     return result
 
 
+def spread_bits(model, original, played, pitch):
+    """How sure an autoencoder's decoder is along what it ``played`` (float audio): the mean
+    entropy in bits of its distribution at every sample after the first receptive field,
+    given the samples played before it, the z of the ``original`` note (float audio) and
+    ``pitch`` (a MIDI number, or a track of one per sample). Along the original itself: how
+    sure it is of the recording. None for a decoder whose output is not a softmax."""
+    distribution = model.decoder.distribution
+    if not hasattr(distribution, "entropy_bits"):
+        return None
+    z = model.encode(original)
+    length = z.shape[-1] * model.hop
+    played = np.asarray(played, np.float32)[:length]
+    classes = np.full((1, length), model.config.decoder.n_classes // 2, np.int32)
+    classes[0, :len(played)] = model.classes(played)
+    track = np.ndim(pitch) > 0
+    pitch = (np.pad(np.asarray(pitch, np.float64)[:length], (0, max(0, length - len(pitch))),
+                    mode="edge")[None] if track else np.array([pitch], np.int32))
+    xp = model.xp
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        conditions = model.decoder_conditions(xp.asarray(classes), xp.asarray(pitch),
+                                              xp.asarray(z[None]))
+        outputs = model.decoder(xp.asarray(classes[:, :-1]), *conditions).array
+    return float(distribution.entropy_bits(outputs).mean())
+
+
 def recording_nll_bits(wavenet, classes, global_id=None, features=None, chunk=16384):
     """Teacher-forced NLL in bits per sample of a WaveNet on one recording: its mu-law
     ``classes`` after the first receptive field, with its speaker ``global_id`` and its

@@ -87,6 +87,13 @@ class Softmax:
         """int32 classes (batch,) from ``outputs`` (batch, C) and ``uniform`` (batch, 1)."""
         return sample_softmax(outputs, temperature, uniform[:, 0], top_p)
 
+    def entropy_bits(self, outputs):
+        """Entropy in bits (batch, T) of the distributions ``outputs`` (batch, C, T) give:
+        log2 of how many classes each spreads over, as plain arrays."""
+        log_p = F.log_softmax(outputs.astype(np.float32), axis=1).array
+        xp = chainer.backend.get_array_module(log_p)
+        return -(xp.exp(log_p) * log_p).sum(axis=1) / np.float32(np.log(2))
+
 
 class LogisticMixture:
     """A mixture of ``components`` logistics, discretized to ``n_classes`` linear classes.

@@ -122,13 +122,14 @@ class WaveNetAutoencoder(chainer.Chain):
         ``inputs``: what the decoder reads as its past in x's place (the encoder reads x)."""
         return self.decoder.loss(x, *self.decoder_conditions(x, pitch), inputs)
 
-    def decoder_conditions(self, x, pitch):
+    def decoder_conditions(self, x, pitch, z=None):
         """What the decoder reads beside its input to predict crop x (batch, time) from its
-        own past, as ``pitch`` asks (see :meth:`loss`): global ids, z, source and periods."""
+        own past, as ``pitch`` asks (see :meth:`loss`): global ids, z, source and periods.
+        ``z``: another embedding (batch, bottleneck, frames) to read in place of x's own."""
         if pitch.ndim == 3:
             pitch = pitch[:, 0]
-        return (self.pitch_ids(pitch), self.encoder(x), self.pitch_source(pitch, x.shape[1] - 1),
-                self.pitch_periods(pitch))
+        return (self.pitch_ids(pitch), self.encoder(x) if z is None else z,
+                self.pitch_source(pitch, x.shape[1] - 1), self.pitch_periods(pitch))
 
     def classes(self, audio):
         """The decoder's int32 classes of float ``audio`` (any shape): pre-emphasized as the

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from chainer_wavenet.audio.harmonic_filter import harmonic_filter as filter_harmonics
 from chainer_wavenet.errors import WaveNetError
 from chainer_wavenet.evaluations.harmonic_noise import harmonic_to_noise
-from chainer_wavenet.evaluations.likelihood import nll_bits
+from chainer_wavenet.evaluations.likelihood import nll_bits, spread_bits
 from chainer_wavenet.evaluations.pitch_accuracy import measure_melody, measure_pitch
 from chainer_wavenet.evaluations.spectral_distance import log_mel_distance
 from chainer_wavenet.models.config import MIDI_PITCHES
@@ -70,9 +70,10 @@ def _median(values):
     return float(np.median(values)) if values else None
 
 
-def _summary(rows, with_distance):
+def _summary(rows, with_distance, spreads=None):
     """Share within tolerance, median |cents| of voiced notes, share voiced, median
-    harmonic-to-noise ratio (and its gap to the originals'), mean distance."""
+    harmonic-to-noise ratio (and its gap to the originals'), mean distance, mean spread
+    (bits) of the clips ``spreads`` measured."""
     summary = {
         "notes": len(rows),
         "within_50_cents": float(np.mean([r["within"] for r in rows])) if rows else None,
@@ -86,6 +87,8 @@ def _summary(rows, with_distance):
     if with_distance:
         distances = [r["log_mel_db"] for r in rows]
         summary["log_mel_db"] = float(np.mean(distances)) if distances else None
+    measured = [s for s in spreads or () if s is not None]
+    summary["spread_bits"] = float(np.mean(measured)) if measured else None
     return summary
 
 
@@ -146,12 +149,20 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     ``harmonic_filter`` (pitch periods), the condition "filtered" measures each
     reconstruction through :func:`~chainer_wavenet.audio.harmonic_filter.harmonic_filter`.
     Notes are played at ``temperature`` from the nucleus holding ``top_p`` of the
-    probability.
+    probability. With ``likelihood``, the originals and every condition the decoder
+    played also have their spread: how sure the decoder was along them
+    (:func:`~chainer_wavenet.evaluations.likelihood.spread_bits`).
     """
     if not notes:
         raise WaveNetError("nothing to evaluate: no notes")
     rows = []
     played = []
+    spreads = {}
+
+    def spread(condition, note, audio, shift=0):
+        if likelihood:
+            spreads.setdefault(condition, []).append(
+                spread_bits(model, note.audio, audio, note.decoder_pitch(shift)))
     primed = round(prime_seconds * sample_rate)
     if primed and not all(primed < len(note.audio) for note in notes):
         raise WaveNetError(f"a prime of {prime_seconds} s leaves nothing to play of the "
@@ -161,6 +172,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
                desc="evaluating", unit="clip", disable=not progress)
     for note in notes if originals else ():
         rows.extend(_measured(note, "original", note.audio, sample_rate))
+        spread("original", note, note.audio)
         bar.update()
     zs = list(synthesis.encode_all(model, [n.audio for n in notes], batch_size))
     for shift in (0, *shifts):
@@ -174,6 +186,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
             rows.extend(_measured(note, condition_name(shift), audio, sample_rate, shift,
                                   distance))
             played.append((condition_name(shift), note, audio))
+            spread(condition_name(shift), note, audio, shift)
             bar.update()
             if shift == 0 and harmonic_filter:
                 filtered = filter_harmonics(audio, sample_rate, note.decoder_pitch(),
@@ -192,6 +205,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
             rows.extend(_measured(note, "primed", audio, sample_rate, distance=distance,
                                   after=primed))
             played.append(("primed", note, audio))
+            spread("primed", note, audio)
             bar.update()
     for i, note in enumerate(notes if one_step else ()):
         audio = one_step_note(model, note.audio, note.decoder_pitch(), temperature,
@@ -199,6 +213,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
         rows.extend(_measured(note, "one step", audio, sample_rate,
                               distance=log_mel_distance(audio, note.audio, sample_rate)))
         played.append(("one step", note, audio))
+        spread("one step", note, audio)
         bar.update()
     bar.close()
     conditions = (["original"] * originals + ["reconstruction"]
@@ -209,7 +224,8 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
         "nll_bits": (float(np.mean(nll_bits(model, notes))) if likelihood
                      else None),
         "summary": {c: _summary([r for r in rows if r["condition"] == c],
-                                c in ("reconstruction", "filtered", "primed", "one step"))
+                                c in ("reconstruction", "filtered", "primed", "one step"),
+                                spreads.get(c))
                     for c in conditions},
         "notes": rows,
     }
@@ -223,14 +239,15 @@ def _cell(value, form):
 def markdown_table(results):
     """The summary as a Markdown table, one row per condition, NLL underneath."""
     lines = ["| condition | notes | within 50 cents | median abs cents | voiced | "
-             "log-mel distance (dB) | HNR (dB) | HNR gap (dB) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "log-mel distance (dB) | HNR (dB) | HNR gap (dB) | spread (bits) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for condition, s in results["summary"].items():
         lines.append(f"| {condition} | {s['notes']} | {_cell(s['within_50_cents'], '{:.0%}')} "
                      f"| {_cell(s['median_abs_cents'], '{:.0f}')} | "
                      f"{_cell(s['voiced'], '{:.0%}')} | {_cell(s.get('log_mel_db'), '{:.1f}')} "
                      f"| {_cell(s.get('hnr_db'), '{:.1f}')} "
-                     f"| {_cell(s.get('hnr_gap_db'), '{:.1f}')} |")
+                     f"| {_cell(s.get('hnr_gap_db'), '{:.1f}')} "
+                     f"| {_cell(s.get('spread_bits'), '{:.2f}')} |")
     if results["nll_bits"] is not None:
         lines.append(f"\nteacher-forced NLL: {results['nll_bits']:.3f} bits per sample")
     return "\n".join(lines)
