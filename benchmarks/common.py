@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 import chainer_wavenet  # noqa: F401  (sets up chainer before anything imports it)
+from chainer_wavenet.allocator import keep_freed_memory
 from chainer_wavenet.device import add_device_arguments, get_device
 from chainer_wavenet.models.config import AUTOENCODER_PRESETS, WAVENET_PRESETS
 from chainer_wavenet.models.wavenet import WaveNet
@@ -59,6 +60,9 @@ def add_arguments(parser, out_name):
     parser.add_argument("--out", default=None,
                         help=f"JSON file to write (default result/benchmarks/"
                              f"{out_name}-CONFIG-DEVICE.json)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's allocation thresholds as they are (the commands "
+                             "raise them: chainer_wavenet.allocator), for a before/after")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     add_device_arguments(parser)
 
@@ -174,9 +178,10 @@ def child_result(command, env):
 def child_main(args, measure_all):
     """In a child: pick the device, measure, print the result as the last line of JSON."""
     device = get_device(args.gpu, args.device)
+    kept = not args.default_malloc and keep_freed_memory()
     before = os.getloadavg()
     result = measure_all(args, device)
-    result.update(device=str(device), blas_threads=thread_count(),
+    result.update(device=str(device), blas_threads=thread_count(), freed_memory_kept=kept,
                   load_average_before=before, load_average_after=os.getloadavg())
     print(json.dumps(result))
 

@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from chainer_wavenet.allocator import keep_freed_memory
 from chainer_wavenet.errors import Interrupted, WaveNetError
 
 
@@ -25,12 +26,14 @@ def int_list(text):
 
 
 def run(main, parser, argv=None):
-    """Parse arguments and call ``main(args)``.
+    """Parse arguments and call ``main(args)``, large allocations reusing freed memory
+    (:mod:`chainer_wavenet.allocator`).
 
     A WaveNetError (a failed write among them), or running out of memory (host or GPU),
     prints one line and exits 2. A run stopped by a signal says so and exits 128 + its number.
     """
     args = parser.parse_args(argv)
+    keep_freed_memory()
     try:
         main(args)
     except WaveNetError as error:

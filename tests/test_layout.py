@@ -15,7 +15,7 @@ BEFORE = Path(__file__).parent / "data" / "before-layout"
 
 # Bottom first: a module may import from its own level's folders or from lower ones.
 LEVELS = [
-    {"compat", "errors"},
+    {"compat", "errors", "allocator"},
     {"files", "cli", "device"},
     {"audio", "functions", "visualizations"},
     {"datasets", "links", "evaluations"},
