@@ -1,7 +1,6 @@
 """Noise injection (train/autoencoder.py --input-noise): the decoder reads a noisy past and
 predicts the clean signal; the encoder, validation and a width of 0 see the clean crop."""
 
-import chainer
 import numpy as np
 import pytest
 from model_fixtures import make_autoencoder
@@ -26,14 +25,6 @@ def model():
     return make_autoencoder(pitch_lags=2)
 
 
-def test_validation_and_width_zero_score_the_clean_past(model):
-    x, pitch = crop(model)
-    clean = value(model.loss(x, pitch))
-    with chainer.using_config("train", False):
-        assert value(InputNoise(model, 3)(x, pitch)) == clean
-    assert value(InputNoise(model, 0)(x, pitch)) == clean
-
-
 def test_the_decoder_reads_the_noisy_past_the_encoder_and_the_targets_the_clean_crop(model):
     x, pitch = crop(model)
     noisy = np.clip(x + np.random.default_rng(1).integers(-2, 3, x.shape), 0,
@@ -44,24 +35,6 @@ def test_the_decoder_reads_the_noisy_past_the_encoder_and_the_targets_the_clean_
     assert value(model.loss(x, pitch, inputs=noisy)) == value(expected)
     assert value(model.loss(x, pitch, inputs=noisy)) != value(model.loss(x, pitch))
     assert value(model.loss(x, pitch, inputs=x)) == value(model.loss(x, pitch))
-
-
-def test_each_call_draws_its_own_noise_and_a_resumed_run_the_same(model):
-    """The noise depends on the seed, the rank and the calls made, and the count of calls
-    travels with the trainer snapshot."""
-    x, pitch = crop(model)
-    losses = [value(InputNoise(model, 2, seed, rank)(x, pitch))
-              for seed, rank in ((0, 0), (0, 0), (1, 0), (0, 1))]
-    assert losses[0] == losses[1] and len(set(losses[1:])) == 3
-    running = InputNoise(model, 2)
-    first = value(running(x, pitch))
-    saved = {}
-    running.serialize(chainer.serializers.DictionarySerializer(saved))
-    second = value(running(x, pitch))
-    assert second != first
-    resumed = InputNoise(model, 2)
-    resumed.serialize(chainer.serializers.NpzDeserializer(saved))
-    assert value(resumed(x, pitch)) == second
 
 
 def test_the_noise_moves_each_class_by_at_most_the_width_within_the_classes():

@@ -33,15 +33,6 @@ def past(model, share, passes=1, batch=2, seed=0):
     return x, conditions, ScheduledSampling(model, share, passes).past(x, conditions, rng)
 
 
-def test_validation_and_share_zero_score_the_clean_past(model):
-    x, pitch = crop(model)
-    clean = value(model.loss(x, pitch))
-    with chainer.using_config("train", False):
-        assert value(ScheduledSampling(model, 1.0)(x, pitch)) == clean
-    assert value(ScheduledSampling(model, 0.0)(x, pitch)) == clean
-    assert value(ScheduledSampling(model, 0.5)(x, pitch)) != clean
-
-
 def test_the_share_of_the_past_replaced_and_the_first_receptive_field_kept(model):
     field = model.decoder.receptive_field
     for share in (0.25, 0.75):
@@ -88,22 +79,6 @@ def test_the_loss_trains_encoder_and_decoder_and_no_graph_holds_the_draws(model)
     for name, link in (("encoder", model.encoder), ("decoder", model.decoder)):
         grads = [p.grad for p in link.params() if p.grad is not None]
         assert grads and any(np.abs(g).sum() > 0 for g in grads), name
-
-
-def test_each_call_draws_its_own_past_and_a_resumed_run_the_same(model):
-    x, pitch = crop(model)
-    losses = [value(ScheduledSampling(model, 0.5, 1, seed, rank)(x, pitch))
-              for seed, rank in ((0, 0), (0, 0), (1, 0), (0, 1))]
-    assert losses[0] == losses[1] and len(set(losses[1:])) == 3
-    running = ScheduledSampling(model, 0.5)
-    first = value(running(x, pitch))
-    saved = {}
-    running.serialize(chainer.serializers.DictionarySerializer(saved))
-    second = value(running(x, pitch))
-    assert second != first
-    resumed = ScheduledSampling(model, 0.5)
-    resumed.serialize(chainer.serializers.NpzDeserializer(saved))
-    assert value(resumed(x, pitch)) == second
 
 
 @pytest.mark.parametrize("share, passes, message", [
