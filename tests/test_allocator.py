@@ -34,6 +34,7 @@ def faults(mode):
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_training_steps_reuse_freed_memory_instead_of_fresh_pages():
     """Three Adam steps of the small WaveNet on 4 x 8,192 samples: with glibc's own
