@@ -24,7 +24,8 @@ import common  # sets chainer up: first
 import chainer
 import numpy as np
 
-DEFAULTS = {"small": (4, 2048), "S": (4, 8192), "N": (1, 1024)}  # config: (batch, --length)
+DEFAULTS = {"small": (4, 2048), "small-N": (4, 2048), "S": (4, 8192),  # config: (batch, --length)
+            "N": (1, 1024)}
 
 
 def build_parser():
