@@ -294,8 +294,8 @@ def test_a_tiny_autoencoder_learns_to_play_two_notes_at_their_pitch():
                                      originals=False)
     assert results["summary"]["reconstruction"]["within_50_cents"] == 1.0, results["notes"]
     # The decoder is surer along the violin note it learned than along noise in its place
-    # (2.5-2.6 bits against 3.2-3.4 for the models of seeds 0 and 1).
+    # (2.3-2.6 bits against 2.9-3.4 for the models of seeds 0-4, at 1 and 2 threads).
     noise = np.random.default_rng(0).uniform(-0.3, 0.3, RATE // 2).astype(np.float32)
     violin = notes[1].audio
-    assert (spread_bits(model, violin, violin, 69) + 0.4
+    assert (spread_bits(model, violin, violin, 69) + 0.25
             < spread_bits(model, violin, noise, 69))
