@@ -403,7 +403,9 @@ def test_training_flag_out_of_range(capsys, speakers, out, flag, value):
     (("--input-noise", 2, "--scheduled-sampling", 0.5), "give one"),
     (("--hop", 0), "--hop must be at least 1, got 0"),
     (("--bottleneck", -2), "--bottleneck must be at least 1, got -2"),
-], ids=["input-noise", "scheduled-sampling", "sampling-passes", "both", "hop", "bottleneck"])
+    (("--decoder-channels", 0), "--decoder-channels must be at least 1, got 0"),
+], ids=["input-noise", "scheduled-sampling", "sampling-passes", "both", "hop", "bottleneck",
+        "decoder-channels"])
 def test_autoencoder_flag_out_of_range(capsys, tmp_path, out, flags, message):
     root = write_nsynth(tmp_path / "nsynth")
     refused(capsys, tmp_path, "train/autoencoder", "--dataset", root, "--out", out, *TRAIN,

@@ -15,6 +15,7 @@ from chainer_wavenet.models.config import (
     config_from_json,
     config_to_json,
     dilation_stacks,
+    with_decoder_width,
     with_embedding,
 )
 
@@ -173,6 +174,19 @@ def test_with_embedding_changes_z_for_encoder_and_decoder_alike():
     assert with_embedding(small, hop=128).encoder.bottleneck == small.encoder.bottleneck
     with pytest.raises(WaveNetError, match="hop"):
         with_embedding(small, hop=0)
+
+
+def test_with_decoder_width_widens_every_decoder_layer_and_nothing_else():
+    small = AUTOENCODER_PRESETS["small"]
+    assert with_decoder_width(small) == small
+    wide = with_decoder_width(small, 64)
+    assert (wide.decoder.residual_channels, wide.decoder.dilation_channels,
+            wide.decoder.skip_channels) == (64, 64, 128)
+    assert wide.encoder == small.encoder
+    assert wide.decoder.dilations == small.decoder.dilations
+    assert wide.receptive_field == small.receptive_field
+    with pytest.raises(WaveNetError):
+        with_decoder_width(small, 0)
 
 
 def test_configs_are_frozen():

@@ -18,6 +18,7 @@ from chainer_wavenet.models.autoencoder import WaveNetAutoencoder
 from chainer_wavenet.models.config import (
     AUTOENCODER_PRESETS,
     PITCH_INPUTS,
+    with_decoder_width,
     with_embedding,
     with_pitch_input,
 )
@@ -42,6 +43,9 @@ def build_parser():
                              "256 for small); smaller is finer in time")
     parser.add_argument("--bottleneck", type=int, default=None,
                         help="channels of z (default: the preset's, 16)")
+    parser.add_argument("--decoder-channels", type=int, default=None,
+                        help="the decoder's residual and gate channels, skip twice as many "
+                             "(default: the preset's, 32 for small)")
     parser.add_argument("--pitch-input", choices=PITCH_INPUTS, default="id",
                         help="how the decoder hears each note's pitch: as one of 128 ids "
                              "(NSynth's way), as a signal of its harmonics at every sample, "
@@ -168,7 +172,8 @@ def main(args):
     runner.check_training_arguments(args)
     check_width(args.input_noise)
     check_schedule(args.scheduled_sampling, args.sampling_passes)
-    for flag, value in (("--hop", args.hop), ("--bottleneck", args.bottleneck)):
+    for flag, value in (("--hop", args.hop), ("--bottleneck", args.bottleneck),
+                        ("--decoder-channels", args.decoder_channels)):
         if value is not None and value < 1:
             raise chainer_wavenet.WaveNetError(f"{flag} must be at least 1, got {value}")
     if args.input_noise and args.scheduled_sampling:
@@ -178,8 +183,9 @@ def main(args):
     train = load_nsynth(args.dataset, "train", **filters)
     valid = load_nsynth(args.dataset, "valid", **filters)
     config = dataclasses.replace(
-        with_pitch_input(with_embedding(AUTOENCODER_PRESETS[args.preset], args.hop,
-                                        args.bottleneck),
+        with_pitch_input(with_decoder_width(with_embedding(AUTOENCODER_PRESETS[args.preset],
+                                                           args.hop, args.bottleneck),
+                                            args.decoder_channels),
                          args.pitch_input, args.pitch_harmonics, args.pitch_lags),
         pre_emphasis=args.pre_emphasis)
     runner.seed_everything(args.seed)

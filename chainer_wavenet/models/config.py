@@ -295,6 +295,16 @@ def with_embedding(config, hop=None, bottleneck=None):
     return dataclasses.replace(config, encoder=encoder, decoder=decoder)
 
 
+def with_decoder_width(config, channels=None):
+    """Autoencoder ``config`` whose decoder has ``channels`` residual and gate channels and
+    twice as many skip channels (None: as it is)."""
+    if channels is None:
+        return config
+    decoder = dataclasses.replace(config.decoder, residual_channels=channels,
+                                  dilation_channels=channels, skip_channels=2 * channels)
+    return dataclasses.replace(config, decoder=decoder)
+
+
 @dataclasses.dataclass(frozen=True)
 class StudentConfig:
     """A Parallel WaveNet student: inverse autoregressive flows over logistic noise.
