@@ -23,16 +23,16 @@ def nll_bits(model, notes):
     return result
 
 
-def spread_bits(model, original, played, pitch):
+def spread_bits(model, z, played, pitch):
     """How sure an autoencoder's decoder is along what it ``played`` (float audio): the mean
     entropy in bits of its distribution at every sample after the first receptive field,
-    given the samples played before it, the z of the ``original`` note (float audio) and
-    ``pitch`` (a MIDI number, or a track of one per sample). Along the original itself: how
-    sure it is of the recording. None for a decoder whose output is not a softmax."""
+    given the samples played before it, the note's embedding ``z`` (bottleneck, frames; what
+    ``model.encode`` gives for the original) and ``pitch`` (a MIDI number, or a track of one
+    per sample). Along the original itself: how sure it is of the recording. None for a
+    decoder whose output is not a softmax."""
     distribution = model.decoder.distribution
     if not hasattr(distribution, "entropy_bits"):
         return None
-    z = model.encode(original)
     length = z.shape[-1] * model.hop
     played = np.asarray(played, np.float32)[:length]
     classes = np.full((1, length), model.config.decoder.n_classes // 2, np.int32)

@@ -159,10 +159,10 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     played = []
     spreads = {}
 
-    def spread(condition, note, audio, shift=0):
+    def spread(condition, i, audio, shift=0):
         if likelihood:
             spreads.setdefault(condition, []).append(
-                spread_bits(model, note.audio, audio, note.decoder_pitch(shift)))
+                spread_bits(model, zs[i], audio, notes[i].decoder_pitch(shift)))
     primed = round(prime_seconds * sample_rate)
     if primed and not all(primed < len(note.audio) for note in notes):
         raise WaveNetError(f"a prime of {prime_seconds} s leaves nothing to play of the "
@@ -170,11 +170,11 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
     bar = tqdm(total=len(notes) * (1 + originals + len(shifts) + bool(primed) + one_step
                                    + bool(harmonic_filter)),
                desc="evaluating", unit="clip", disable=not progress)
-    for note in notes if originals else ():
-        rows.extend(_measured(note, "original", note.audio, sample_rate))
-        spread("original", note, note.audio)
-        bar.update()
     zs = list(synthesis.encode_all(model, [n.audio for n in notes], batch_size))
+    for i, note in enumerate(notes if originals else ()):
+        rows.extend(_measured(note, "original", note.audio, sample_rate))
+        spread("original", i, note.audio)
+        bar.update()
     for shift in (0, *shifts):
         chosen = [i for i, n in enumerate(notes) if n.in_range(shift)]
         outputs = synthesis.decode_all(
@@ -186,7 +186,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
             rows.extend(_measured(note, condition_name(shift), audio, sample_rate, shift,
                                   distance))
             played.append((condition_name(shift), note, audio))
-            spread(condition_name(shift), note, audio, shift)
+            spread(condition_name(shift), i, audio, shift)
             bar.update()
             if shift == 0 and harmonic_filter:
                 filtered = filter_harmonics(audio, sample_rate, note.decoder_pitch(),
@@ -200,12 +200,12 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
             model, zs, [n.decoder_pitch() for n in notes], batch_size, temperature, seed,
             progress=False, primes=[model.classes(n.audio[:primed]) for n in notes],
             top_p=top_p)
-        for note, audio in zip(notes, outputs, strict=True):
+        for i, (note, audio) in enumerate(zip(notes, outputs, strict=True)):
             distance = log_mel_distance(audio[primed:], note.audio[primed:], sample_rate)
             rows.extend(_measured(note, "primed", audio, sample_rate, distance=distance,
                                   after=primed))
             played.append(("primed", note, audio))
-            spread("primed", note, audio)
+            spread("primed", i, audio)
             bar.update()
     for i, note in enumerate(notes if one_step else ()):
         audio = one_step_note(model, note.audio, note.decoder_pitch(), temperature,
@@ -213,7 +213,7 @@ def evaluate(model, notes, sample_rate, shifts=(), temperature=1.0, batch_size=1
         rows.extend(_measured(note, "one step", audio, sample_rate,
                               distance=log_mel_distance(audio, note.audio, sample_rate)))
         played.append(("one step", note, audio))
-        spread("one step", note, audio)
+        spread("one step", i, audio)
         bar.update()
     bar.close()
     conditions = (["original"] * originals + ["reconstruction"]
